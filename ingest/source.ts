@@ -1,0 +1,86 @@
+/**
+ * Source plugins: how devices get into the hub.
+ *
+ * A plugin is `{ kind, configSchema, create(config, ctx) }`, collected in one typed map (ingest/sources/index.ts).
+ *
+ * Lifecycle rules:
+ * - `validate` runs at config load, before any connection opens; it returns every problem it finds (never throws).
+ * - `create` must not do I/O. `start()` opens connections and begins polling or subscribing; it resolves once the source
+ *   is running, even if some devices are unreachable (those are retried with backoff and reported in `health()`).
+ * - A source hands readings to `ctx.emit`; the promise resolves once the pipeline has made them durable (store or
+ *   store-and-forward buffer), which is when a source may acknowledge them upstream. A source must not call `emit`
+ *   again for the same device before the previous call for that device settled, so per-device order is kept.
+ * - Errors during a poll belong to that device: record, mark quality, reconnect with backoff, keep the others going.
+ * - `stop()` stops polling, waits for in-flight emits, and closes connections. It is called once.
+ */
+import type { TSchema } from '@sinclair/typebox';
+import type { AssetTree } from '../config/asset-tree.ts';
+import type { Clock } from '../core/clock.ts';
+import type { Logger } from '../core/log.ts';
+import type { ComponentHealth } from '../store/telemetry-store.ts';
+import type { Reading } from './reading.ts';
+import type { RejectReason } from './pipeline.ts';
+
+export interface SourceContext {
+  log: Logger;
+  clock: Clock;
+  assets: AssetTree;
+  /** Device templates by id, as loaded from config (the plugin validated its own). */
+  templates: ReadonlyMap<string, Record<string, unknown>>;
+  emit(readings: Reading[]): Promise<void>;
+  /** Count input rejected before it became a Reading (malformed payloads, unknown devices). */
+  reject(reason: RejectReason | string, detail: string): void;
+}
+
+export interface Source {
+  readonly id: string;
+  readonly kind: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  health(): ComponentHealth;
+}
+
+export interface ConfigProblem {
+  /** JSON pointer into the source entry, e.g. "/devices/3/template". */
+  path: string;
+  message: string;
+}
+
+export interface ValidateContext {
+  assets: AssetTree;
+  templates: ReadonlyMap<string, Record<string, unknown>>;
+}
+
+export interface SourcePlugin<C = Record<string, unknown>> {
+  readonly kind: string;
+  readonly configSchema: TSchema;
+  /** Cross-checks beyond the schema (asset ids exist, templates exist and suit the protocol). */
+  validate?(config: C, ctx: ValidateContext): ConfigProblem[];
+  /** Checks a template of this protocol. */
+  validateTemplate?(template: Record<string, unknown>): ConfigProblem[];
+  create(config: C, ctx: SourceContext): Source;
+}
+
+/** Setpoint writes go through the source that reads the device (Modbus FC6/16, OPC UA write, MQTT command). */
+export interface SetpointWriter {
+  /** Writes one point of one asset and reads it back. Rejects with WRITE_REFUSED or WRITE_FAILED. */
+  writePoint(asset: string, point: string, value: number | boolean): Promise<WriteResult>;
+  /** Points of the asset that this writer can write, with their bounds from the template. */
+  writablePoints(asset: string): WritablePoint[];
+}
+
+export interface WritablePoint {
+  point: string;
+  min?: number;
+  max?: number;
+  unit?: string;
+}
+
+export interface WriteResult {
+  asset: string;
+  point: string;
+  requested: number | boolean;
+  readBack: number | boolean | null;
+  ok: boolean;
+  message?: string;
+}
