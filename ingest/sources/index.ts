@@ -1,0 +1,4 @@
+/** Every source plugin, by kind. Config entries pick one with `kind:`; an unknown kind is a config error. */
+import type { SourcePlugin } from '../source.ts';
+
+export const SOURCE_PLUGINS: ReadonlyMap<string, SourcePlugin> = new Map<string, SourcePlugin>([]);

@@ -1,0 +1,23 @@
+/** What the HTTP layer is given: built by server/hub.ts, or by a test with real parts. */
+import type { AssetTree } from '../config/asset-tree.ts';
+import type { HubConfig } from '../config/load.ts';
+import type { Clock } from '../core/clock.ts';
+import type { Metrics } from '../core/metrics.ts';
+import type { LiveBus } from '../ingest/live-bus.ts';
+import type { Pipeline } from '../ingest/pipeline.ts';
+import type { Source } from '../ingest/source.ts';
+import type { ComponentHealth, TelemetryStore } from '../store/telemetry-store.ts';
+
+export interface HubServices {
+  config: HubConfig;
+  assets: AssetTree;
+  store: TelemetryStore;
+  pipeline: Pipeline;
+  bus: LiveBus;
+  metrics: Metrics;
+  clock: Clock;
+  sources: readonly Source[];
+  /** Extra components reported by /api/health (e.g. the embedded broker). */
+  components?: Map<string, () => ComponentHealth>;
+  startedAt: number;
+}
