@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import globals from 'globals';
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'data/', 'dist/', 'dashboard/dist/', 'coverage/', 'bench/results/'] },
@@ -11,6 +12,14 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-console': ['error', { allow: ['error', 'warn'] }],
     },
+  },
+  {
+    files: ['**/*.ts'],
+    languageOptions: { globals: { ...globals.node } },
+  },
+  {
+    files: ['server/public/**/*.js', 'dashboard/**/*.{js,ts,vue}'],
+    languageOptions: { globals: { ...globals.browser } },
   },
   {
     files: ['bench/**', 'simulators/main.ts', 'server/main.ts', 'server/banner.ts', 'config/cli.ts'],

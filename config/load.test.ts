@@ -132,3 +132,13 @@ describe('loadConfig', () => {
     expect(r.stdout).not.toContain('warmgrid is running');
   });
 });
+
+describe('docs/configuration.md', () => {
+  it('holds the reference generated from the current schema', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { reference } = await import('./reference.ts');
+    const doc = readFileSync(path.resolve(import.meta.dirname, '../docs/configuration.md'), 'utf8');
+    const between = doc.split('<!-- reference:start -->\n')[1]?.split('<!-- reference:end -->')[0];
+    expect(between, 'run: node --import tsx config/reference.ts and paste between the markers').toBe(reference());
+  });
+});

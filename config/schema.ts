@@ -9,8 +9,8 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 
-const Id = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$', description: 'Asset or object id: letters, digits, _ . -' });
-const Name = Type.String({ minLength: 1, maxLength: 200 });
+const Id = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$', description: 'Unique id: letters, digits, _ . -' });
+const Name = Type.String({ minLength: 1, maxLength: 200, description: 'Display name' });
 
 export const DesignTemps = Type.Object(
   {
@@ -27,14 +27,14 @@ export const Building = Type.Object(
   {
     id: Id,
     name: Name,
-    floors: Type.Integer({ minimum: 1, maximum: 60 }),
-    unitsPerFloor: Type.Integer({ minimum: 1, maximum: 20 }),
-    apartmentAreaM2: Type.Number({ default: 90, minimum: 20, maximum: 400 }),
-    insulation: Type.Union([Type.Literal('good'), Type.Literal('average'), Type.Literal('poor')], { default: 'average' }),
+    floors: Type.Integer({ minimum: 1, maximum: 60, description: 'Storeys with apartments' }),
+    unitsPerFloor: Type.Integer({ minimum: 1, maximum: 20, description: 'Apartments per storey' }),
+    apartmentAreaM2: Type.Number({ default: 90, minimum: 20, maximum: 400, description: 'Heated area of one apartment, m²' }),
+    insulation: Type.Union([Type.Literal('good'), Type.Literal('average'), Type.Literal('poor')], { default: 'average', description: 'Envelope class; sets the default heat index (45/57/70 W/m²)' }),
     /** Design heat index q in W/m² (DOMAIN.md §3); defaults from insulation when absent. */
-    heatIndexWm2: Type.Optional(Type.Number({ minimum: 15, maximum: 120 })),
+    heatIndexWm2: Type.Optional(Type.Number({ minimum: 15, maximum: 120, description: 'Design heat index q, W/m²' })),
     /** Apartments whose account is suspended (报停), by their number: floor and unit, e.g. "0302". */
-    suspended: Type.Array(Type.String({ pattern: '^[0-9]{4}$' }), { default: [] }),
+    suspended: Type.Array(Type.String({ pattern: '^[0-9]{4}$' }), { default: [], description: 'Suspended accounts (报停) by apartment number FFUU, e.g. "0302"' }),
   },
   { additionalProperties: false },
 );
@@ -43,11 +43,11 @@ export const Substation = Type.Object(
   {
     id: Id,
     name: Name,
-    emitter: Type.Union([Type.Literal('radiator'), Type.Literal('floor')], { default: 'radiator' }),
-    design: Type.Optional(Type.Partial(DesignTemps)),
+    emitter: Type.Union([Type.Literal('radiator'), Type.Literal('floor')], { default: 'radiator', description: 'Emitters of the secondary circuit; sets design temperatures and limits' }),
+    design: Type.Optional(Type.Partial(DesignTemps, { description: 'Design temperatures; defaults by emitter (radiator 75/50, floor 45/35)' })),
     /** Schematic position on the wall display, 0..1 in both axes. */
     position: Type.Optional(Type.Object({ x: Type.Number({ minimum: 0, maximum: 1 }), y: Type.Number({ minimum: 0, maximum: 1 }) }, { additionalProperties: false })),
-    buildings: Type.Array(Building, { minItems: 1 }),
+    buildings: Type.Array(Building, { minItems: 1, description: 'Buildings on the secondary network; apartments are generated from floors × units' }),
   },
   { additionalProperties: false },
 );
@@ -56,7 +56,7 @@ export const DistrictNetwork = Type.Object(
   {
     id: Id,
     name: Name,
-    substations: Type.Array(Substation, { minItems: 1 }),
+    substations: Type.Array(Substation, { minItems: 1, description: 'Heat-exchange substations (换热站) on this network' }),
   },
   { additionalProperties: false },
 );
@@ -65,8 +65,8 @@ export const HeatSource = Type.Object(
   {
     id: Id,
     name: Name,
-    kind: Type.Union([Type.Literal('chp'), Type.Literal('boiler'), Type.Literal('heat_pump'), Type.Literal('industrial')], { default: 'chp' }),
-    networks: Type.Array(DistrictNetwork, { minItems: 1 }),
+    kind: Type.Union([Type.Literal('chp'), Type.Literal('boiler'), Type.Literal('heat_pump'), Type.Literal('industrial')], { default: 'chp', description: 'Kind of plant' }),
+    networks: Type.Array(DistrictNetwork, { minItems: 1, description: 'Primary networks fed by the plant' }),
   },
   { additionalProperties: false },
 );
@@ -81,19 +81,19 @@ export const WeatherStation = Type.Object(
 
 export const NetworkFile = Type.Object(
   {
-    company: Type.Object({ id: Id, name: Name }, { additionalProperties: false }),
+    company: Type.Object({ id: Id, name: Name }, { additionalProperties: false, description: 'The root of the asset tree' }),
     climate: Type.Object(
       {
-        city: Name,
+        city: Type.String({ minLength: 1, maxLength: 200, description: 'City, for the climate defaults' }),
         /** GB 50736-2012 Appendix A outdoor design temperature for heating. */
-        designOutdoorC: Type.Number({ minimum: -45, maximum: 10 }),
-        seasonStart: Type.String({ pattern: '^[01][0-9]-[0-3][0-9]$', default: '11-15' }),
-        seasonEnd: Type.String({ pattern: '^[01][0-9]-[0-3][0-9]$', default: '03-15' }),
+        designOutdoorC: Type.Number({ minimum: -45, maximum: 10, description: "t_w', °C (GB 50736-2012 App. A), e.g. Jinan -5.3" }),
+        seasonStart: Type.String({ pattern: '^[01][0-9]-[0-3][0-9]$', default: '11-15', description: 'Heating season start, MM-DD' }),
+        seasonEnd: Type.String({ pattern: '^[01][0-9]-[0-3][0-9]$', default: '03-15', description: 'Heating season end, MM-DD' }),
       },
       { additionalProperties: false },
     ),
-    heatSources: Type.Array(HeatSource, { minItems: 1 }),
-    weatherStations: Type.Array(WeatherStation, { default: [] }),
+    heatSources: Type.Array(HeatSource, { minItems: 1, description: 'Plants feeding the network' }),
+    weatherStations: Type.Array(WeatherStation, { default: [], description: 'Outdoor temperature and forecast sources' }),
   },
   { additionalProperties: false },
 );
@@ -104,17 +104,17 @@ export type SubstationConfig = Static<typeof Substation>;
 export const PipelineRule = Type.Object(
   {
     /** Asset kind the rule applies to, or "*". */
-    kind: Type.String({ default: '*' }),
+    kind: Type.String({ default: '*', description: 'Asset kind the rule applies to, or *' }),
     /** Field name, or a glob with "*" (e.g. "*_temp_c"). */
-    field: Type.String({ minLength: 1 }),
-    scale: Type.Number({ default: 1 }),
-    offset: Type.Number({ default: 0 }),
+    field: Type.String({ minLength: 1, description: 'Field name or glob, e.g. *_temp_c' }),
+    scale: Type.Number({ default: 1, description: 'value = raw × scale + offset' }),
+    offset: Type.Number({ default: 0, description: 'Added after scaling' }),
     /** Absolute deadband: a change smaller than this is not stored, unless `heartbeatMs` has passed. */
-    deadband: Type.Number({ default: 0, minimum: 0 }),
-    heartbeatMs: Type.Integer({ default: 60_000, minimum: 0 }),
+    deadband: Type.Number({ default: 0, minimum: 0, description: 'A change smaller than this is not stored (until heartbeatMs passes)' }),
+    heartbeatMs: Type.Integer({ default: 60_000, minimum: 0, description: 'Store at least this often even inside the deadband' }),
     /** Plausible range after scaling; a value outside it is rejected as out_of_range. */
-    min: Type.Optional(Type.Number()),
-    max: Type.Optional(Type.Number()),
+    min: Type.Optional(Type.Number({ description: 'Lowest plausible value; below is rejected as out_of_range' })),
+    max: Type.Optional(Type.Number({ description: 'Highest plausible value' })),
   },
   { additionalProperties: false },
 );
@@ -124,37 +124,37 @@ export const HubFile = Type.Object(
   {
     http: Type.Object(
       {
-        host: Type.String({ default: '0.0.0.0' }),
-        port: Type.Integer({ default: 8080, minimum: 0, maximum: 65535 }),
-        bodyLimitBytes: Type.Integer({ default: 1_048_576, minimum: 1024, maximum: 67_108_864 }),
+        host: Type.String({ default: '0.0.0.0', description: 'Address to listen on (HOST)' }),
+        port: Type.Integer({ default: 8080, minimum: 0, maximum: 65535, description: 'HTTP port (PORT); 0 picks a free one' }),
+        bodyLimitBytes: Type.Integer({ default: 1_048_576, minimum: 1024, maximum: 67_108_864, description: 'Largest request body accepted; larger gets 413' }),
       },
       { additionalProperties: false, default: {} },
     ),
-    dataDir: Type.String({ default: './data' }),
+    dataDir: Type.String({ default: './data', description: 'Directory for all state: telemetry, alarms, tickets, users (DATA_DIR)' }),
     store: Type.Object(
       {
-        kind: Type.Union([Type.Literal('embedded'), Type.Literal('influx')], { default: 'embedded' }),
+        kind: Type.Union([Type.Literal('embedded'), Type.Literal('influx')], { default: 'embedded', description: 'Telemetry backend (STORE)' }),
         batchSize: Type.Integer({ default: 5000, minimum: 1, maximum: 1_000_000, description: 'Readings per store write' }),
         flushMs: Type.Integer({ default: 250, minimum: 1, maximum: 60_000, description: 'Longest a reading waits for its batch' }),
         queueLimit: Type.Integer({ default: 200_000, minimum: 100, description: 'Readings waiting for the store before sources are held back' }),
         retention: Type.Object(
           {
-            rawDays: Type.Number({ default: 14, minimum: 0 }),
-            '1mDays': Type.Number({ default: 90, minimum: 0 }),
-            '15mDays': Type.Number({ default: 400, minimum: 0 }),
-            '1hDays': Type.Number({ default: 3650, minimum: 0 }),
-            '1dDays': Type.Number({ default: 0, minimum: 0 }),
+            rawDays: Type.Number({ default: 14, minimum: 0, description: 'Days raw samples are kept; 0 keeps forever' }),
+            '1mDays': Type.Number({ default: 90, minimum: 0, description: 'Days 1-minute rollups are kept' }),
+            '15mDays': Type.Number({ default: 400, minimum: 0, description: 'Days 15-minute rollups are kept' }),
+            '1hDays': Type.Number({ default: 3650, minimum: 0, description: 'Days 1-hour rollups are kept' }),
+            '1dDays': Type.Number({ default: 0, minimum: 0, description: 'Days 1-day rollups are kept' }),
           },
           { additionalProperties: false, default: {} },
         ),
         influx: Type.Optional(
           Type.Object(
             {
-              url: Type.String(),
-              org: Type.String(),
-              bucket: Type.String(),
+              url: Type.String({ description: 'InfluxDB 2 URL (INFLUX_URL)' }),
+              org: Type.String({ description: 'Organisation (INFLUX_ORG)' }),
+              bucket: Type.String({ description: 'Bucket (INFLUX_BUCKET)' }),
               /** Never in a file: set INFLUX_TOKEN. */
-              token: Type.Optional(Type.String()),
+              token: Type.Optional(Type.String({ description: 'Only from the environment: INFLUX_TOKEN' })),
             },
             { additionalProperties: false },
           ),
@@ -166,7 +166,20 @@ export const HubFile = Type.Object(
       {
         maxFutureMs: Type.Integer({ default: 300_000, minimum: 0, description: 'Readings stamped further ahead are rejected' }),
         maxPastMs: Type.Integer({ default: 7 * 86_400_000, minimum: 0, description: 'Readings stamped further back are rejected' }),
-        rules: Type.Array(PipelineRule, { default: [] }),
+        rules: Type.Array(PipelineRule, { default: [], description: 'Per asset kind and field: scaling, plausible range, deadband. The last matching rule wins.' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    auth: Type.Object(
+      {
+        sessionHours: Type.Number({ default: 12, minimum: 0.1, maximum: 720, description: 'A login session lasts this long (one shift)' }),
+        displaySessionDays: Type.Number({ default: 30, minimum: 1, maximum: 365, description: 'A wall-display session opened with a display token lasts this long' }),
+        lockoutThreshold: Type.Integer({ default: 10, minimum: 3, maximum: 100, description: 'Consecutive wrong passwords that lock an account' }),
+        lockoutBaseMinutes: Type.Number({ default: 5, minimum: 0.01, description: 'First lock-out; each further one doubles' }),
+        lockoutMaxMinutes: Type.Number({ default: 60, minimum: 0.01, description: 'Longest lock-out' }),
+        loginRateLimitPerMinute: Type.Integer({ default: 20, minimum: 1, description: 'Login attempts per client address per minute' }),
+        secureCookies: Type.Union([Type.Literal('auto'), Type.Boolean()], { default: 'auto', description: 'Mark cookies Secure: auto = when the request came over HTTPS' }),
+        trustProxy: Type.Boolean({ default: false, description: 'Trust X-Forwarded-* from a reverse proxy (client address, HTTPS)' }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -175,7 +188,7 @@ export const HubFile = Type.Object(
         flushMs: Type.Integer({ default: 250, minimum: 20, maximum: 10_000, description: 'Coalescing interval per client' }),
         maxBufferedBytes: Type.Integer({ default: 4_194_304, minimum: 65_536, description: 'Socket backlog at which updates are skipped' }),
         slowClientMs: Type.Integer({ default: 30_000, minimum: 1000, description: 'A client over the backlog this long is dropped' }),
-        maxSeriesPerClient: Type.Integer({ default: 500_000, minimum: 10 }),
+        maxSeriesPerClient: Type.Integer({ default: 500_000, minimum: 10, description: 'Assets one client may subscribe to' }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -5,15 +5,20 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import fastifyCookie from '@fastify/cookie';
+import fastifyHelmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { installAuth } from './auth/plugin.ts';
 import { installErrorHandler } from './error-handler.ts';
 import { LiveHub } from './live.ts';
 import { VIEW } from './roles.ts';
+import { adminRoutes } from './routes/admin.ts';
 import { assetRoutes } from './routes/assets.ts';
+import { authRoutes } from './routes/auth.ts';
 import { healthRoutes } from './routes/health.ts';
 import { telemetryRoutes } from './routes/telemetry.ts';
 import type { HubServices } from './services.ts';
@@ -28,13 +33,22 @@ export interface BuildAppOptions {
   staticDir?: string;
 }
 
+export interface RouteEntry {
+  method: string | string[];
+  url: string;
+  access: unknown;
+}
+
 declare module 'fastify' {
   interface FastifyInstance {
     live: LiveHub;
+    /** Every route with its declared access, for the access test and the docs. */
+    routeTable: RouteEntry[];
   }
 }
 
 export async function buildApp(s: HubServices, opts: BuildAppOptions = {}): Promise<FastifyInstance> {
+  const routes: RouteEntry[] = [];
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     bodyLimit: s.config.hub.http.bodyLimitBytes,
@@ -42,24 +56,61 @@ export async function buildApp(s: HubServices, opts: BuildAppOptions = {}): Prom
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     routerOptions: { maxParamLength: 200 },
+    trustProxy: s.config.hub.auth.trustProxy,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   });
   installErrorHandler(app, s.metrics);
+  app.addHook('onRoute', (route) => {
+    // Read the access when asked: a plugin's own onRoute hook may still set it after this one ran.
+    routes.push({ method: route.method, url: route.url, get access() { return route.config?.access; } });
+  });
+  app.decorate('routeTable', routes);
+
+  await app.register(fastifyCookie, { secret: s.sessionSecret, hook: 'onRequest' });
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        fontSrc: ["'self'", 'data:'],
+        objectSrc: ["'none'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'self'"],
+        formAction: ["'self'"],
+        upgradeInsecureRequests: null,
+      },
+    },
+    // Plain HTTP on a plant network is common; HSTS is for deployments behind TLS (see docs/deployment.md).
+    hsts: false,
+  });
+  installAuth(app, { auth: s.auth, secureCookies: s.config.hub.auth.secureCookies });
 
   await app.register(fastifySwagger, {
     openapi: {
+      components: {
+        securitySchemes: {
+          session: { type: 'apiKey', in: 'cookie', name: 'wg_session' },
+          token: { type: 'http', scheme: 'bearer', description: 'API token: wgt_<id>.<secret>' },
+        },
+      },
+      security: [{ session: [] }, { token: [] }],
       info: { title: 'warmgrid API', version: '0.1.0', description: 'District-heating SCADA hub: assets, telemetry, live feed.' },
       tags: [
         { name: 'system', description: 'Health and metrics' },
         { name: 'assets', description: 'The asset tree' },
         { name: 'telemetry', description: 'Latest values, history and HTTP ingest' },
+        { name: 'auth', description: 'Login, sessions, first-run setup, wall-display sessions' },
+        { name: 'admin', description: 'Users, API tokens, audit log' },
       ],
     },
   });
   // API documentation and static files are public reading matter: their routes are marked so in their own context.
   await app.register(async (docs) => {
     markPublic(docs);
-    await docs.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
+    await docs.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' }, staticCSP: true });
   });
 
   await app.register(fastifyWebsocket, { options: { maxPayload: 256 * 1024 } });
@@ -67,6 +118,8 @@ export async function buildApp(s: HubServices, opts: BuildAppOptions = {}): Prom
   app.decorate('live', live);
   app.addHook('onClose', async () => live.close());
 
+  await authRoutes(app, { auth: s.auth, secureCookies: s.config.hub.auth.secureCookies, loginRateLimitPerMinute: s.config.hub.auth.loginRateLimitPerMinute });
+  adminRoutes(app, s.auth, s.audit);
   healthRoutes(app, s);
   assetRoutes(app, s);
   telemetryRoutes(app, s);
@@ -79,6 +132,15 @@ export async function buildApp(s: HubServices, opts: BuildAppOptions = {}): Prom
   await app.register(async (files) => {
     markPublic(files);
     await files.register(fastifyStatic, { root: staticDir, prefix: '/', wildcard: false, index: ['index.html'] });
+    // Client-side routes of the single-page dashboard (/wall, /alarms, ...) get index.html; API paths stay 404.
+    files.get('/*', { schema: { hide: true } }, async (req, reply) => {
+      const url = req.url.split('?')[0] ?? '';
+      if (url.startsWith('/api/') || url.includes('.') || !req.headers.accept?.includes('text/html')) {
+        s.metrics.httpErrors.inc({ code: 'NOT_FOUND' });
+        return reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${url.slice(0, 200)}` } });
+      }
+      return reply.sendFile('index.html');
+    });
   });
   return app;
 }

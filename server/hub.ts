@@ -1,53 +1,76 @@
 /**
- * The composition root: config → store → pipeline → live bus → sources → HTTP app. One `Hub` per process (tests make
- * several). `start()` opens the store before any source connects; `stop()` undoes it in reverse order, so everything a
- * source delivered before the stop is flushed to the store before the store closes.
+ * The composition root: config → state DB and auth → telemetry store → pipeline → live bus → sources → HTTP app.
+ * One `Hub` per process (tests make several). `Hub.create()` opens the databases; `startSources()` connects devices;
+ * `stop()` undoes it in reverse order, so everything a source delivered is flushed to the store before it closes.
  */
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { HubConfig } from '../config/load.ts';
 import { systemClock, type Clock } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
 import { createMetrics, type Metrics } from '../core/metrics.ts';
+import { loadOrCreateSecret } from '../core/secrets.ts';
 import { LiveBus } from '../ingest/live-bus.ts';
 import { Pipeline } from '../ingest/pipeline.ts';
 import type { Source } from '../ingest/source.ts';
+import { AuditLog } from '../state/audit.ts';
+import { openStateDb } from '../state/db.ts';
 import { createTelemetryStore } from '../store/index.ts';
 import type { ComponentHealth, TelemetryStore } from '../store/telemetry-store.ts';
 import { buildApp } from './app.ts';
+import { AuthService } from './auth/auth-service.ts';
 import type { HubServices } from './services.ts';
 
 export interface HubOptions {
   config: HubConfig;
   log: Logger;
   clock?: Clock;
-  /** A store built by the caller (e.g. a test's); by default built from config. */
+  /** A store built by the caller; by default built from config. */
   store?: TelemetryStore;
   metrics?: Metrics;
   staticDir?: string;
+  env?: NodeJS.ProcessEnv;
 }
 
 export class Hub {
   readonly services: HubServices;
   readonly log: Logger;
-  app: FastifyInstance | null = null;
-  readonly #sources: Source[] = [];
-  readonly #components = new Map<string, () => ComponentHealth>();
-  readonly #staticDir: string | undefined;
-  #started = false;
+  readonly app: FastifyInstance;
+  readonly #sources: Source[];
 
-  constructor(opts: HubOptions) {
+  private constructor(services: HubServices, app: FastifyInstance, sources: Source[], log: Logger) {
+    this.services = services;
+    this.app = app;
+    this.#sources = sources;
+    this.log = log;
+  }
+
+  static async create(opts: HubOptions): Promise<Hub> {
+    const { config, log } = opts;
+    const env = opts.env ?? process.env;
     const clock = opts.clock ?? systemClock;
     const metrics = opts.metrics ?? createMetrics({ defaultMetrics: true });
-    const { config } = opts;
-    this.log = opts.log;
+    const dataDir = path.resolve(config.hub.dataDir);
+
+    const state = await openStateDb({ dataDir, url: env['DATABASE_URL'] });
+    const audit = new AuditLog(state.db, () => clock.now());
+    const auth = new AuthService(state.db, audit, config.hub.auth, () => clock.now());
+    const sessionSecret = loadOrCreateSecret(dataDir, 'session', env['SESSION_SECRET']);
+
     const store = opts.store ?? createTelemetryStore(config);
-    const bus = new LiveBus((err) => opts.log.error({ err }, 'live bus listener failed'));
+    try {
+      await store.open();
+    } catch (err) {
+      await state.close();
+      throw err;
+    }
+    const bus = new LiveBus((err) => log.error({ err }, 'live bus listener failed'));
     const pipeline = new Pipeline({
       assets: config.assets,
       store,
       bus,
       clock,
-      log: opts.log.child({ component: 'pipeline' }),
+      log: log.child({ component: 'pipeline' }),
       metrics,
       rules: config.hub.pipeline.rules,
       batchSize: config.hub.store.batchSize,
@@ -56,24 +79,33 @@ export class Hub {
       maxFutureMs: config.hub.pipeline.maxFutureMs,
       maxPastMs: config.hub.pipeline.maxPastMs,
     });
-    this.#staticDir = opts.staticDir;
-    this.services = { config, assets: config.assets, store, pipeline, bus, metrics, clock, sources: this.#sources, components: this.#components, startedAt: clock.now() };
+    pipeline.seedLatest(await store.latest());
+
+    const sources: Source[] = [];
+    const services: HubServices = {
+      config,
+      assets: config.assets,
+      store,
+      pipeline,
+      bus,
+      metrics,
+      clock,
+      sources,
+      components: new Map<string, () => ComponentHealth>(),
+      startedAt: clock.now(),
+      state,
+      auth,
+      audit,
+      sessionSecret,
+    };
+    const app = await buildApp(services, { logger: log, ...(opts.staticDir ? { staticDir: opts.staticDir } : {}) });
+    await app.ready();
+    return new Hub(services, app, sources, log);
   }
 
   /** Adds a component to /api/health (e.g. the embedded MQTT broker). */
   addHealth(name: string, fn: () => ComponentHealth): void {
-    this.#components.set(name, fn);
-  }
-
-  /** Opens the store and builds the HTTP app; sources start with `startSources()`. */
-  async start(): Promise<FastifyInstance> {
-    const s = this.services;
-    await s.store.open();
-    this.#started = true;
-    s.pipeline.seedLatest(await s.store.latest());
-    this.app = await buildApp(s, { logger: this.log, ...(this.#staticDir ? { staticDir: this.#staticDir } : {}) });
-    await this.app.ready();
-    return this.app;
+    this.services.components?.set(name, fn);
   }
 
   async startSources(): Promise<void> {
@@ -97,7 +129,7 @@ export class Hub {
 
   async stop(): Promise<void> {
     const s = this.services;
-    if (this.app) await this.app.close();
+    await this.app.close();
     for (const src of [...this.#sources].reverse()) {
       try {
         await src.stop();
@@ -106,7 +138,7 @@ export class Hub {
       }
     }
     await s.pipeline.close();
-    if (this.#started) await s.store.close();
-    this.#started = false;
+    await s.store.close();
+    await s.state.close();
   }
 }

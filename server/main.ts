@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, DEFAULT_CONFIG_DIR, formatProblems, loadConfig } from '../config/load.ts';
 import { createLogger } from '../core/log.ts';
 import { SOURCE_PLUGINS } from '../ingest/sources/index.ts';
+import { accountLines, prepareAccounts } from './banner.ts';
 import { Hub } from './hub.ts';
 
 const { values: args } = parseArgs({
@@ -30,9 +31,9 @@ try {
   throw err;
 }
 
-const hub = new Hub({ config, log });
 const started = Date.now();
-const app = await hub.start();
+const hub = await Hub.create({ config, log });
+const app = hub.app;
 app.server.requestTimeout = 30_000;
 app.server.headersTimeout = 15_000;
 app.server.keepAliveTimeout = 10_000;
@@ -49,6 +50,7 @@ try {
   throw err;
 }
 await hub.startSources();
+const accounts = await prepareAccounts(hub, Boolean(args.demo));
 
 const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
 const url = `http://${shownHost}:${(app.server.address() as { port: number }).port}`;
@@ -63,6 +65,7 @@ console.log(
     `  assets      ${config.assets.ofKind('substation').length} substations, ${config.assets.ofKind('building').length} buildings, ${config.assets.ofKind('apartment').length} apartments`,
     `  started in  ${((Date.now() - started) / 1000).toFixed(1)} s; Ctrl-C stops`,
     '',
+    ...accountLines(accounts, url),
   ].join('\n'),
 );
 

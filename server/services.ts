@@ -6,7 +6,10 @@ import type { Metrics } from '../core/metrics.ts';
 import type { LiveBus } from '../ingest/live-bus.ts';
 import type { Pipeline } from '../ingest/pipeline.ts';
 import type { Source } from '../ingest/source.ts';
+import type { AuditLog } from '../state/audit.ts';
+import type { StateDbHandle } from '../state/db.ts';
 import type { ComponentHealth, TelemetryStore } from '../store/telemetry-store.ts';
+import type { AuthService } from './auth/auth-service.ts';
 
 export interface HubServices {
   config: HubConfig;
@@ -20,4 +23,9 @@ export interface HubServices {
   /** Extra components reported by /api/health (e.g. the embedded broker). */
   components?: Map<string, () => ComponentHealth>;
   startedAt: number;
+  state: StateDbHandle;
+  auth: AuthService;
+  audit: AuditLog;
+  /** Key that signs session cookies. */
+  sessionSecret: string;
 }

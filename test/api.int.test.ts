@@ -16,12 +16,12 @@ const HOUR = 3_600_000;
 const base = Math.floor((Date.now() - 3 * HOUR) / HOUR) * HOUR;
 
 async function post(readings: unknown[]) {
-  return app().inject({ method: 'POST', url: '/api/readings', payload: { readings } });
+  return t.as('engineer', { method: 'POST', url: '/api/readings', payload: { readings } });
 }
 
 async function history(q: Record<string, string | number>) {
-  const qs = new URLSearchParams(Object.entries(q).map(([k, v]) => [k, String(v)])).toString();
-  return app().inject({ method: 'GET', url: `/api/history?${qs}` });
+  const qs = new URLSearchParams(Object.entries(q).map(([k, v]): [string, string] => [k, String(v)])).toString();
+  return t.as('engineer', { method: 'GET', url: `/api/history?${qs}` });
 }
 
 describe('HTTP API through the real pipeline and embedded store', () => {
@@ -40,7 +40,8 @@ describe('HTTP API through the real pipeline and embedded store', () => {
     const raw = await history({ asset: 'ss01', fields: 'secondary_supply_temp_c', from: base, to: base + 10 * 30_000 });
     expect(raw.statusCode).toBe(200);
     const rawSeries = raw.json().series.secondary_supply_temp_c as [number, number][];
-    expect(rawSeries.map((p) => p[1])).toEqual([40, 41, 42, 43, 44, 45, 46, 47, 48, 49]);
+    // Raw history holds the good samples only (the bad one is kept in the store but not served as a value).
+    expect(rawSeries.map((p) => p[1])).toEqual([40, 41, 42, 44, 45, 46, 47, 48, 49]);
     expect(rawSeries[0]![0]).toBe(base);
 
     // 1-minute buckets: [40,41] [42,(43 bad)] [44,45] [46,47] [48,49]
@@ -62,15 +63,15 @@ describe('HTTP API through the real pipeline and embedded store', () => {
   });
 
   it('serves latest values and the asset tree', async () => {
-    const latest = await app().inject({ method: 'GET', url: '/api/latest?assets=ss01,ss02' });
+    const latest = await t.as('engineer', { method: 'GET', url: '/api/latest?assets=ss01,ss02' });
     expect(latest.statusCode).toBe(200);
     const body = latest.json();
     expect(body.assets.ss01.fields.secondary_supply_temp_c).toMatchObject({ value: 49, quality: 'good' });
     expect(body.assets.ss02.fields).toEqual({});
 
-    const subs = await app().inject({ method: 'GET', url: '/api/assets?kind=substation' });
+    const subs = await t.as('engineer', { method: 'GET', url: '/api/assets?kind=substation' });
     expect(subs.json().total).toBe(12);
-    const one = await app().inject({ method: 'GET', url: '/api/assets/ss01-b1' });
+    const one = await t.as('engineer', { method: 'GET', url: '/api/assets/ss01-b1' });
     expect(one.json().asset.kind).toBe('building');
     expect(one.json().place).toEqual({ heat_source: 'hs1', network: 'net1', substation: 'ss01' });
   });
@@ -87,11 +88,11 @@ describe('HTTP API through the real pipeline and embedded store', () => {
     ]);
     expect(res.statusCode).toBe(200);
     const body = res.json();
-    expect(body.accepted).toBe(1);
+    expect(body.accepted, res.body).toBe(1);
     expect(body.reasons).toMatchObject({ unknown_asset: 1, ts_future: 1, ts_past: 1, out_of_range: 1, invalid_field: 1 });
-    const latest = await app().inject({ method: 'GET', url: '/api/latest?assets=ss02' });
+    const latest = await t.as('engineer', { method: 'GET', url: '/api/latest?assets=ss02' });
     expect(latest.json().assets.ss02.fields.secondary_supply_temp_c.value).toBe(55.5);
-    const metrics = await app().inject({ method: 'GET', url: '/metrics' });
+    const metrics = await t.as('engineer', { method: 'GET', url: '/metrics' });
     expect(metrics.body).toMatch(/warmgrid_readings_rejected_total\{reason="unknown_asset"\} 1/);
     expect(metrics.body).toMatch(/warmgrid_fields_rejected_total\{reason="out_of_range"\} 1/);
   });
@@ -99,15 +100,15 @@ describe('HTTP API through the real pipeline and embedded store', () => {
   it('answers malformed requests with 400 and the error schema, and changes nothing', async () => {
     const before = (await history({ asset: 'ss01', fields: 'secondary_supply_temp_c', from: base, to: base + HOUR })).body;
     const cases = [
-      app().inject({ method: 'POST', url: '/api/readings', headers: { 'content-type': 'application/json' }, payload: '{"readings": [' }),
-      app().inject({ method: 'POST', url: '/api/readings', payload: { readings: 'no' } }),
-      app().inject({ method: 'POST', url: '/api/readings', payload: { readings: [{ asset: 'ss01', fields: { a_c: { nested: 1 } } }] } }),
-      app().inject({ method: 'POST', url: '/api/readings', headers: { 'content-type': 'application/json' }, payload: '{"readings":[{"asset":"ss01","fields":{"__proto__":{"x":1}}}]}' }),
-      app().inject({ method: 'GET', url: '/api/history?asset=ss01&fields=x&from=yesterday' }),
-      app().inject({ method: 'GET', url: '/api/history?asset=ss01&fields=x&from=1000&bucket=2m' }),
-      app().inject({ method: 'GET', url: '/api/history?asset=ss01&fields=x&from=5000&to=1000' }),
-      app().inject({ method: 'GET', url: '/api/history?asset=../../etc/passwd&fields=x&from=1' }),
-      app().inject({ method: 'GET', url: '/api/assets?kind=planet' }),
+      t.as('engineer', { method: 'POST', url: '/api/readings', headers: { 'content-type': 'application/json' }, payload: '{"readings": [' }),
+      t.as('engineer', { method: 'POST', url: '/api/readings', payload: { readings: 'no' } }),
+      t.as('engineer', { method: 'POST', url: '/api/readings', payload: { readings: [{ asset: 'ss01', fields: { a_c: { nested: 1 } } }] } }),
+      t.as('engineer', { method: 'POST', url: '/api/readings', headers: { 'content-type': 'application/json' }, payload: '{"readings":[{"asset":"ss01","fields":{"__proto__":{"x":1}}}]}' }),
+      t.as('engineer', { method: 'GET', url: '/api/history?asset=ss01&fields=x&from=yesterday' }),
+      t.as('engineer', { method: 'GET', url: '/api/history?asset=ss01&fields=x&from=1000&bucket=2m' }),
+      t.as('engineer', { method: 'GET', url: '/api/history?asset=ss01&fields=x&from=5000&to=1000' }),
+      t.as('engineer', { method: 'GET', url: '/api/history?asset=../../etc/passwd&fields=x&from=1' }),
+      t.as('engineer', { method: 'GET', url: '/api/assets?kind=planet' }),
     ];
     for (const res of await Promise.all(cases)) {
       expect(res.statusCode, res.body).toBe(400);
@@ -116,10 +117,10 @@ describe('HTTP API through the real pipeline and embedded store', () => {
       expect(typeof body.error.message).toBe('string');
       expect(res.body).not.toMatch(/at .*\.ts:\d+/);
     }
-    const huge = await app().inject({ method: 'POST', url: '/api/readings', headers: { 'content-type': 'application/json' }, payload: `{"readings":[${'1,'.repeat(700_000)}1]}` });
+    const huge = await t.as('engineer', { method: 'POST', url: '/api/readings', headers: { 'content-type': 'application/json' }, payload: `{"readings":[${'1,'.repeat(700_000)}1]}` });
     expect(huge.statusCode).toBe(413);
     expect(huge.json().error.code).toBe('PAYLOAD_TOO_LARGE');
-    const unknown = await app().inject({ method: 'GET', url: '/api/assets/nope' });
+    const unknown = await t.as('engineer', { method: 'GET', url: '/api/assets/nope' });
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json().error.code).toBe('NOT_FOUND');
     const after = (await history({ asset: 'ss01', fields: 'secondary_supply_temp_c', from: base, to: base + HOUR })).body;
@@ -127,15 +128,18 @@ describe('HTTP API through the real pipeline and embedded store', () => {
   });
 
   it('reports health per component and serves OpenAPI', async () => {
-    const h = await app().inject({ method: 'GET', url: '/api/health' });
+    const anon = await t.as(null, { method: 'GET', url: '/api/health' });
+    expect(anon.statusCode).toBe(200);
+    expect(anon.json().components).toEqual({});
+    const h = await t.as('engineer', { method: 'GET', url: '/api/health' });
     expect(h.statusCode).toBe(200);
     expect(h.json().status).toBe('up');
     expect(h.json().components.store.status).toBe('up');
     expect(h.json().components.pipeline.status).toBe('up');
-    const spec = await app().inject({ method: 'GET', url: '/docs/json' });
+    const spec = await t.as('engineer', { method: 'GET', url: '/docs/json' });
     expect(spec.statusCode).toBe(200);
     expect(Object.keys(spec.json().paths)).toEqual(expect.arrayContaining(['/api/health', '/api/history', '/api/latest', '/api/readings']));
-    const page = await app().inject({ method: 'GET', url: '/' });
+    const page = await t.as(null, { method: 'GET', url: '/' });
     expect(page.statusCode).toBe(200);
     expect(page.headers['content-type']).toContain('text/html');
   });
@@ -156,7 +160,7 @@ describe('live WebSocket feed', () => {
   }
 
   it('sends a snapshot on subscribe, then coalesced updates of subscribed assets only', async () => {
-    const ws = await app().injectWS('/api/live');
+    const ws = await app().injectWS('/api/live', { headers: { cookie: t.cookies.operator } });
     const snap = nextMessage(ws, (m) => m['type'] === 'snapshot');
     ws.send(JSON.stringify({ type: 'subscribe', assets: ['ss03'] }));
     expect((await snap)['assets']).toEqual({});
@@ -180,7 +184,7 @@ describe('live WebSocket feed', () => {
   });
 
   it('answers invalid messages with an error and keeps the socket', async () => {
-    const ws = await app().injectWS('/api/live');
+    const ws = await app().injectWS('/api/live', { headers: { cookie: t.cookies.operator } });
     const err = nextMessage(ws, (m) => m['type'] === 'error');
     ws.send('not json');
     expect((await err)['code']).toBe('BAD_REQUEST');

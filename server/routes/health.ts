@@ -22,11 +22,11 @@ export function healthRoutes(app: FastifyInstance, s: HubServices): void {
       schema: {
         tags: ['system'],
         summary: 'Overall and per-component health (store, pipeline, each source, broker)',
-        description: 'HTTP 200 while the hub is up or degraded, 503 when a component it cannot work without is down.',
+        description: 'HTTP 200 while the hub is up or degraded, 503 when a component it cannot work without is down. Components are listed only for a logged-in caller.',
         response: { 200: HealthOut, 503: HealthOut },
       },
     },
-    async (_req, reply) => {
+    async (req, reply) => {
       const components: Record<string, ComponentHealth> = {};
       try {
         components['store'] = await s.store.health();
@@ -50,7 +50,7 @@ export function healthRoutes(app: FastifyInstance, s: HubServices): void {
       }
       const now = s.clock.now();
       void reply.status(status === 'down' ? 503 : 200);
-      return { status, time: new Date(now).toISOString(), uptimeS: Math.round((now - s.startedAt) / 1000), components };
+      return { status, time: new Date(now).toISOString(), uptimeS: Math.round((now - s.startedAt) / 1000), components: req.principal ? components : {} };
     },
   );
 }

@@ -151,8 +151,8 @@ export function telemetryRoutes(app: FastifyInstance, s: HubServices): void {
   app.get(
     '/metrics',
     {
-      config: { access: 'public' },
-      schema: { tags: ['system'], summary: 'Prometheus metrics (text exposition format)', hide: false },
+      config: { access: VIEW },
+      schema: { tags: ['system'], summary: 'Prometheus metrics (text exposition format); scrape with an API token' },
     },
     async (_req, reply) => {
       void reply.type(s.metrics.registry.contentType);
