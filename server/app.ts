@@ -11,7 +11,7 @@ import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import fastifyWebsocket from '@fastify/websocket';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import { installAuth } from './auth/plugin.ts';
 import { installErrorHandler } from './error-handler.ts';
 import { LiveHub } from './live.ts';
@@ -53,9 +53,16 @@ export async function buildApp(s: HubServices, opts: BuildAppOptions = {}): Prom
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     bodyLimit: s.config.hub.http.bodyLimitBytes,
     // Hostile JSON: "__proto__" and "constructor.prototype" keys are refused, not merged.
+    // Per-request lines are not logged (a logging budget: INFO is not per message); errors still are.
+    logController: new LogController({ disableRequestLogging: true }),
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     routerOptions: { maxParamLength: 200 },
+    // Errors the router raises before any route runs (bad URL encoding, over-long parameters) get the same error schema.
+    frameworkErrors: (err, _req, reply: FastifyReply) => {
+      s.metrics.httpErrors.inc({ code: 'BAD_REQUEST' });
+      void reply.status(err.statusCode && err.statusCode < 500 ? err.statusCode : 400).send({ error: { code: 'BAD_REQUEST', message: err.message.slice(0, 200) } });
+    },
     trustProxy: s.config.hub.auth.trustProxy,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   });
