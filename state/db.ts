@@ -28,6 +28,8 @@ export interface OpenStateOptions {
   url?: string | undefined;
   /** For PostgreSQL: a schema to create and use (tests use one per run). */
   pgSchema?: string;
+  /** For PostgreSQL tests: drop `pgSchema` at close. */
+  dropSchemaOnClose?: boolean;
 }
 
 // PostgreSQL returns int8 as a string by default; our bigints are epoch milliseconds, well inside 2^53.
@@ -38,13 +40,19 @@ export async function openStateDb(opts: OpenStateOptions): Promise<StateDbHandle
   let dialect: Dialect;
   if (opts.url) {
     dialect = 'postgres';
-    const pool = new pg.Pool({ connectionString: opts.url, max: 10 });
-    if (opts.pgSchema) {
-      const schema = opts.pgSchema;
-      if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`invalid schema name ${schema}`);
-      await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-      pool.on('connect', (client) => void client.query(`SET search_path TO ${schema}`));
+    const schema = opts.pgSchema;
+    if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`invalid schema name ${schema}`);
+    if (schema) {
+      const admin = new pg.Client({ connectionString: opts.url });
+      await admin.connect();
+      try {
+        await admin.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+      } finally {
+        await admin.end();
+      }
     }
+    // The schema goes into the connection's startup options, so every pooled connection uses it from its first query.
+    const pool = new pg.Pool({ connectionString: opts.url, max: 10, ...(schema ? { options: `-c search_path=${schema}` } : {}) });
     db = new Kysely<StateSchema>({ dialect: new PostgresDialect({ pool }) });
   } else {
     dialect = 'sqlite';
@@ -65,7 +73,14 @@ export async function openStateDb(opts: OpenStateOptions): Promise<StateDbHandle
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
     throw new Error(`state database migration ${failed ?? ''} failed`, { cause: error });
   }
-  return { db, dialect, close: () => db.destroy() };
+  return {
+    db,
+    dialect,
+    close: async () => {
+      if (dialect === 'postgres' && opts.pgSchema && opts.dropSchemaOnClose) await sql.raw(`DROP SCHEMA ${opts.pgSchema} CASCADE`).execute(db);
+      await db.destroy();
+    },
+  };
 }
 
 class StaticProvider implements MigrationProvider {

@@ -17,7 +17,7 @@ beforeEach(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'warmgrid-auth-'));
   // PostgreSQL takes over when DATABASE_URL is set (CI sets it when a server is available); one schema per test.
   const url = process.env['DATABASE_URL'];
-  state = await openStateDb({ dataDir: dir, url, ...(url ? { pgSchema: `t_${process.pid}_${Math.floor(Math.random() * 1e9)}` } : {}) });
+  state = await openStateDb({ dataDir: dir, url, ...(url ? { pgSchema: `t_${process.pid}_${Math.floor(Math.random() * 1e9)}`, dropSchemaOnClose: true } : {}) });
   now = Date.UTC(2026, 11, 1, 8, 0, 0);
   auth = new AuthService(state.db, new AuditLog(state.db, () => now), { sessionHours: 12, displaySessionDays: 30, lockoutThreshold: 10, lockoutBaseMinutes: 5, lockoutMaxMinutes: 60 }, () => now);
 });
