@@ -1,4 +1,7 @@
 /** Every source plugin, by kind. Config entries pick one with `kind:`; an unknown kind is a config error. */
 import type { SourcePlugin } from '../source.ts';
+import { mqttPlugin } from './mqtt/index.ts';
 
-export const SOURCE_PLUGINS: ReadonlyMap<string, SourcePlugin> = new Map<string, SourcePlugin>([]);
+export const SOURCE_PLUGINS: ReadonlyMap<string, SourcePlugin> = new Map<string, SourcePlugin>([
+  [mqttPlugin.kind, mqttPlugin as SourcePlugin],
+]);
