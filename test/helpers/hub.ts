@@ -11,6 +11,8 @@ import { DEFAULT_CONFIG_DIR, loadConfig, type HubConfig } from '../../config/loa
 import { silentLogger } from '../../core/log.ts';
 import { SOURCE_PLUGINS } from '../../ingest/sources/index.ts';
 import { Hub } from '../../server/hub.ts';
+import { createTelemetryStore } from '../../store/index.ts';
+import type { TelemetryStore } from '../../store/telemetry-store.ts';
 import { ROLES, type Role } from '../../server/roles.ts';
 
 export interface TestHub {
@@ -36,6 +38,8 @@ export interface TestHubOptions {
   hubYaml?: string;
   /** Start the configured sources (default true). */
   startSources?: boolean;
+  /** Wraps the configured telemetry store, e.g. to make its writes slow or fail. */
+  wrapStore?: (store: TelemetryStore) => TelemetryStore;
 }
 
 export async function startTestHub(opts: TestHubOptions = {}): Promise<TestHub> {
@@ -50,7 +54,7 @@ export async function startTestHub(opts: TestHubOptions = {}): Promise<TestHub> 
   for (const [name, text] of Object.entries(opts.files ?? {})) writeFileSync(path.join(cfgDir, name), text);
   if (!opts.files?.['sources.yaml']) writeFileSync(path.join(cfgDir, 'sources.yaml'), 'sources: []\n');
   const config = loadConfig({ dir: cfgDir, env: opts.env ?? {}, plugins: SOURCE_PLUGINS });
-  const hub = await Hub.create({ config, log: silentLogger(), env: opts.env ?? {} });
+  const hub = await Hub.create({ config, log: silentLogger(), env: opts.env ?? {}, ...(opts.wrapStore ? { store: opts.wrapStore(createTelemetryStore(config)) } : {}) });
   if (opts.startSources !== false) await hub.startSources();
 
   const cookies = {} as Record<Role, string>;
