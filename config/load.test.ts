@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SOURCE_PLUGINS } from '../ingest/sources/index.ts';
 import { ConfigError, DEFAULT_CONFIG_DIR, loadConfig } from './load.ts';
 
 const dirs: string[] = [];
@@ -48,7 +49,7 @@ function problemsOf(fn: () => unknown): { file: string; path: string; message: s
 
 describe('loadConfig', () => {
   it('loads the demo network: 1 heat source, 12 substations, 40 buildings, about 2,000 apartments, 1 weather station', () => {
-    const c = loadConfig({ dir: DEFAULT_CONFIG_DIR, env: {} });
+    const c = loadConfig({ dir: DEFAULT_CONFIG_DIR, env: {}, plugins: SOURCE_PLUGINS });
     expect(c.assets.ofKind('heat_source')).toHaveLength(1);
     expect(c.assets.ofKind('substation')).toHaveLength(12);
     expect(c.assets.ofKind('building')).toHaveLength(40);
