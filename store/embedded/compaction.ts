@@ -13,7 +13,18 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { BUCKET_MS, type RetentionPolicy } from '../telemetry-store.ts';
-import { BAD_CODE, bucketStartSql, KIND_BOOLEAN, KIND_NUMBER, KIND_TEXT, QUALITY_CODE, ROLLUP_ORDER, ROLLUP_TABLE, writeMeta } from './schema.ts';
+import {
+  BAD_CODE,
+  bucketStartSql,
+  KIND_BOOLEAN,
+  KIND_NUMBER,
+  KIND_TEXT,
+  QUALITY_CODE,
+  ROLLUP_COMPACTED,
+  ROLLUP_ORDER,
+  ROLLUP_TABLE,
+  writeMeta,
+} from './schema.ts';
 import type { SeriesRegistry } from './series-registry.ts';
 
 const DAY_MS = 86_400_000;
@@ -53,7 +64,7 @@ export async function seal(conn: DuckDBConnection, registry: SeriesRegistry, wat
                FROM ${source} GROUP BY ALL`;
         const temp = rollupTemp(bucket);
         await conn.run(`CREATE OR REPLACE TEMP TABLE ${temp} AS ${select}`);
-        await conn.run(`INSERT INTO ${ROLLUP_TABLE[bucket]} SELECT * FROM ${temp} ORDER BY series, bucket`);
+        await conn.run(`INSERT INTO ${ROLLUP_TABLE[bucket]} SELECT ${ROLLUP_COMPACTED} FROM ${temp} ORDER BY series, bucket`);
         source = temp;
       }
     }

@@ -22,6 +22,7 @@ import type { Reading } from '../../ingest/reading.ts';
 import {
   DEFAULT_RETENTION,
   type ComponentHealth,
+  type HistoryPoint,
   type HistoryQuery,
   type HistoryResult,
   type LatestByAsset,
@@ -179,21 +180,21 @@ export class EmbeddedTelemetryStore implements TelemetryStore {
     if (this.#state !== 'open') throw this.#notOpen();
     validateQuery(q);
     const readers = this.#readers!;
-    const series: HistoryResult['series'] = {};
-    const runs = q.fields.map(async (field) => {
-      const entry = this.#registry.get(q.asset, field);
-      series[field] = entry
-        ? await readers.query({ seriesId: entry.id, from: q.from, to: q.to, bucket: q.bucket, aggregate: q.aggregate, limit: q.limit })
-        : [];
-    });
+    const registry = this.#registry;
+    let points: HistoryPoint[][];
     try {
-      await Promise.all(runs);
+      points = await Promise.all(
+        q.fields.map((field) => {
+          const entry = registry.get(q.asset, field);
+          if (!entry) return [];
+          return readers.query({ seriesId: entry.id, from: q.from, to: q.to, bucket: q.bucket, aggregate: q.aggregate, limit: q.limit });
+        }),
+      );
     } catch (err) {
       throw new WarmgridError('STORE_UNAVAILABLE', `history query for ${q.asset} failed`, { cause: err, retryable: true });
     }
-    // Keys in the order the fields were asked for.
-    const ordered: HistoryResult['series'] = {};
-    for (const f of q.fields) ordered[f] = series[f] ?? [];
+    // fromEntries defines own properties, so a field named like an Object.prototype member stays a plain key.
+    const ordered: HistoryResult['series'] = Object.fromEntries(q.fields.map((f, i) => [f, points[i]!]));
     return { asset: q.asset, bucket: q.bucket, aggregate: q.aggregate, series: ordered };
   }
 
@@ -223,10 +224,16 @@ export class EmbeddedTelemetryStore implements TelemetryStore {
     this.#state = 'closing';
     if (this.#timer) this.#opts.clock.clearTimeout(this.#timer);
     this.#timer = null;
+    // Calls accepted before close finish first; later ones were refused above.
     await this.#queue.idle();
+    await this.#readers?.close();
+    this.#readers = null;
     try {
-      // Folds the write-ahead log into the file so the next open has nothing to replay.
+      // Folds the write-ahead log into the file so the next open has nothing to replay. Nothing is lost if this
+      // fails: committed data is in the log either way.
       await this.#conn?.run('CHECKPOINT');
+    } catch (err) {
+      this.#opts.log.warn({ err }, 'telemetry checkpoint at close failed; the next open replays the log');
     } finally {
       await this.#release();
       this.#state = 'closed';

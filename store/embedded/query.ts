@@ -15,7 +15,7 @@
 import type { DuckDBConnection, DuckDBInstance, DuckDBPreparedStatement } from '@duckdb/node-api';
 import { WarmgridError } from '../../core/errors.ts';
 import { AGGREGATES, BUCKET_MS, BUCKETS, type Aggregate, type HistoryPoint, type HistoryQuery } from '../telemetry-store.ts';
-import { BAD_CODE, bucketStartSql, ROLLUP_TABLE, type RollupBucket } from './schema.ts';
+import { BAD_CODE, bucketStartSql, ROLLUP_EXPANDED, ROLLUP_TABLE, type RollupBucket } from './schema.ts';
 import { SerialQueue } from './serial-queue.ts';
 
 /** Bound for "no limit"; far above any real point count, well inside BIGINT. */
@@ -81,7 +81,7 @@ export function bucketPlan(bucket: RollupBucket, aggregate: Aggregate, parts: Bu
   const sample = `${start} AS bucket, 1 AS n, value AS sum_v, value AS min_v, value AS max_v, ts AS last_ts, value AS last_v`;
   const branches: string[] = [];
   if (parts.interior) {
-    branches.push(`SELECT ts AS bucket, n, sum_v, min_v, max_v, last_ts, last_v FROM ${ROLLUP_TABLE[bucket]}
+    branches.push(`SELECT ${ROLLUP_EXPANDED} FROM ${ROLLUP_TABLE[bucket]}
       WHERE series = ${p.ref('series')} AND ts >= ${p.ref('a')} AND ts < ${p.ref('b')}`);
   }
   if (parts.left) {
@@ -103,8 +103,10 @@ interface Reader {
   conn: DuckDBConnection;
   queue: SerialQueue;
   statements: Map<string, DuckDBPreparedStatement>;
-  plans: Map<string, QueryPlan>;
 }
+
+/** Plans by shape (bucket, aggregate, parts); the SQL text does not depend on the connection. */
+const plans = new Map<string, QueryPlan>();
 
 export interface SeriesQuery {
   seriesId: number;
@@ -133,7 +135,7 @@ export class HistoryReaders {
 
   static async open(instance: DuckDBInstance, count: number): Promise<HistoryReaders> {
     const r = new HistoryReaders();
-    for (let i = 0; i < count; i++) r.#readers.push({ conn: await instance.connect(), queue: new SerialQueue(), statements: new Map(), plans: new Map() });
+    for (let i = 0; i < count; i++) r.#readers.push({ conn: await instance.connect(), queue: new SerialQueue(), statements: new Map() });
     return r;
   }
 
@@ -141,12 +143,6 @@ export class HistoryReaders {
   query(q: SeriesQuery): Promise<HistoryPoint[]> {
     const reader = this.#pick();
     return reader.queue.run(() => runSeriesQuery(reader, q));
-  }
-
-  /** Runs `fn` on a reader connection, queued behind its queries. */
-  withConnection<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
-    const reader = this.#pick();
-    return reader.queue.run(() => fn(reader.conn));
   }
 
   async close(): Promise<void> {
@@ -174,7 +170,7 @@ async function runSeriesQuery(reader: Reader, q: SeriesQuery): Promise<HistoryPo
   const values: Record<Param, bigint> = { series: BigInt(q.seriesId), from, to, a: to, b: to, limit: BigInt(q.limit ?? NO_LIMIT) };
   let plan: QueryPlan;
   if (q.bucket === 'raw') {
-    plan = cachedPlan(reader, 'raw', rawPlan);
+    plan = cachedPlan('raw', rawPlan);
   } else {
     const ms = BigInt(BUCKET_MS[q.bucket]);
     let a = ceilTo(from, ms);
@@ -185,7 +181,7 @@ async function runSeriesQuery(reader: Reader, q: SeriesQuery): Promise<HistoryPo
     const parts: BucketParts = { interior: a < b, left: from < a, right: b < to };
     const key = `${q.bucket}:${q.aggregate}:${+parts.interior}${+parts.left}${+parts.right}`;
     const bucket = q.bucket;
-    plan = cachedPlan(reader, key, () => bucketPlan(bucket, q.aggregate, parts));
+    plan = cachedPlan(key, () => bucketPlan(bucket, q.aggregate, parts));
   }
   const stmt = await prepared(reader, plan.sql);
   plan.params.forEach((name, i) => {
@@ -201,11 +197,11 @@ async function runSeriesQuery(reader: Reader, q: SeriesQuery): Promise<HistoryPo
   return out;
 }
 
-function cachedPlan(reader: Reader, key: string, make: () => QueryPlan): QueryPlan {
-  let plan = reader.plans.get(key);
+function cachedPlan(key: string, make: () => QueryPlan): QueryPlan {
+  let plan = plans.get(key);
   if (!plan) {
     plan = make();
-    reader.plans.set(key, plan);
+    plans.set(key, plan);
   }
   return plan;
 }

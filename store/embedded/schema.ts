@@ -9,7 +9,7 @@
  *   maps on `series` let a one-series query skip almost every row group. Filled by the seal, trimmed by retention.
  * - `r1m`, `r15m`, `r1h`, `r1d`: rollups of sealed samples of good or uncertain quality, one row per (series, bucket,
  *   seal) holding partial aggregates (count, sum, min, max, last); a bucket sealed in several steps has several rows,
- *   which queries combine. Filled by the seal, trimmed by retention.
+ *   which queries combine. Filled by the seal, trimmed by retention. Stored compactly (see ROLLUP_COLUMNS).
  * - `text_hot`: string values since the last latest-snapshot (strings have no history; they are kept for `latest`).
  * - `latest`: a snapshot of the latest value per series, rewritten by each seal; at open, latest values are the
  *   snapshot merged with whatever is still in `hot` and `text_hot`.
@@ -47,9 +47,25 @@ export function bucketStartSql(col: string, ms: number): string {
 }
 
 const SAMPLE_COLUMNS = 'series INTEGER NOT NULL, ts BIGINT NOT NULL, value DOUBLE NOT NULL, quality UTINYINT NOT NULL';
+/**
+ * A rollup row: `ts` is the bucket start; `min_v` is always set; `max_v`, `last_v` are NULL when equal to `min_v`
+ * and `sum_v` is NULL when `n` is 1; `last_off` is the last sample's offset from the bucket start. With samples a
+ * minute or more apart most 1-minute buckets hold one sample, and this way such a row costs about what a raw sample
+ * costs instead of four doubles (NULL-only segments compress to nothing).
+ */
 const ROLLUP_COLUMNS =
-  'series INTEGER NOT NULL, ts BIGINT NOT NULL, n UINTEGER NOT NULL, sum_v DOUBLE NOT NULL, min_v DOUBLE NOT NULL, ' +
-  'max_v DOUBLE NOT NULL, last_ts BIGINT NOT NULL, last_v DOUBLE NOT NULL';
+  'series INTEGER NOT NULL, ts BIGINT NOT NULL, n UINTEGER NOT NULL, min_v DOUBLE NOT NULL, max_v DOUBLE, sum_v DOUBLE, ' +
+  'last_v DOUBLE, last_off UINTEGER NOT NULL';
+
+/** Columns of a stored rollup row as full partial aggregates (bucket, n, sum_v, min_v, max_v, last_ts, last_v). */
+export const ROLLUP_EXPANDED =
+  'ts AS bucket, n, coalesce(sum_v, min_v) AS sum_v, min_v, coalesce(max_v, min_v) AS max_v, ts + last_off AS last_ts, ' +
+  'coalesce(last_v, min_v) AS last_v';
+
+/** The stored form of full partial aggregates read from a relation with columns as in ROLLUP_EXPANDED. */
+export const ROLLUP_COMPACTED =
+  'series, bucket, n, min_v, CASE WHEN max_v = min_v THEN NULL ELSE max_v END, CASE WHEN n = 1 THEN NULL ELSE sum_v END, ' +
+  'CASE WHEN last_v = min_v THEN NULL ELSE last_v END, (last_ts - bucket)::UINTEGER';
 
 const DDL: readonly string[] = [
   'CREATE TABLE IF NOT EXISTS meta (key VARCHAR NOT NULL, value BIGINT NOT NULL)',

@@ -145,6 +145,7 @@ export class TelemetryWriter {
   #touchedReading: number[] = [];
   /** Sealed-range samples replace the latest value only if strictly newer, matching "the sealed value wins". */
   #touchedLate: boolean[] = [];
+  #batchMaxTs = -Infinity;
   #appenders: Appenders | null = null;
   /** Samples with ts below this were sealed already; see the retry rule above. */
   watermark = -Infinity;
@@ -175,9 +176,9 @@ export class TelemetryWriter {
       registry.commit();
       return { rows: 0, skipped };
     }
-    const app = await this.#appendersReady();
     let inTransaction = false;
     try {
+      const app = await this.#appendersReady();
       await this.#conn.run('BEGIN TRANSACTION');
       inTransaction = true;
       for (const e of registry.added) {
@@ -212,7 +213,7 @@ export class TelemetryWriter {
     this.#applyLatest(batch);
     this.lateRows += late.length;
     this.textRows += this.#texts.length;
-    for (let i = 0; i < samples.length; i++) if (samples.ts[i]! > this.maxTs) this.maxTs = samples.ts[i]!;
+    if (this.#batchMaxTs > this.maxTs) this.maxTs = this.#batchMaxTs;
     return { rows, skipped };
   }
 
@@ -240,15 +241,16 @@ export class TelemetryWriter {
     this.#touchedLate.length = 0;
     const watermark = this.watermark;
     let duplicateRisk = this.duplicateRiskTs;
+    let batchMaxTs = -Infinity;
     let skipped = 0;
     try {
       for (let ri = 0; ri < batch.length; ri++) {
         const r = batch[ri]!;
         const ts = r.ts;
         if (!Number.isSafeInteger(ts)) throw invalid(`reading of ${r.asset} has timestamp ${String(ts)}; expected integer epoch ms`);
-        const q = QUALITY_CODE[r.quality];
-        if (q === undefined) throw invalid(`reading of ${r.asset} has unknown quality ${String(r.quality)}`);
         if (typeof r.asset !== 'string' || r.asset === '') throw invalid('reading without an asset id');
+        const q = Object.hasOwn(QUALITY_CODE, r.quality) ? QUALITY_CODE[r.quality] : undefined;
+        if (q === undefined) throw invalid(`reading of ${r.asset} has unknown quality ${String(r.quality)}`);
         const fields = r.fields;
         let known = registry.fieldsOf(r.asset);
         for (const name of Object.keys(fields)) {
@@ -271,6 +273,7 @@ export class TelemetryWriter {
           } else {
             const num = kind === KIND_BOOLEAN ? (v ? 1 : 0) : (v as number);
             (isLate ? late : samples).push(entry.id, ts, num, q);
+            if (ts > batchMaxTs) batchMaxTs = ts;
             if (ts > entry.appendedTs) entry.appendedTs = ts;
             else if (ts > duplicateRisk) duplicateRisk = ts;
           }
@@ -286,6 +289,7 @@ export class TelemetryWriter {
     }
     // Kept even if the batch then fails: an overestimate only costs a deduplicating seal.
     this.duplicateRiskTs = duplicateRisk;
+    this.#batchMaxTs = batchMaxTs;
     return skipped;
   }
 
