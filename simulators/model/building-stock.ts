@@ -67,7 +67,7 @@ const POSITION_SCALE: Record<Insulation, number> = { good: 0.5, average: 1, poor
 /** Share of envelope loss that bypasses the mass (windows, infiltration); the rest goes through the walls. */
 const AIR_PATH_SHARE = 0.35;
 /** Air-to-mass surface conductance, relative to the flat's design UA. */
-const INTERNAL_COUPLING = 6;
+const INTERNAL_COUPLING = 10;
 /** Coupling to the building mean per neighbouring flat (above, below, left, right), relative to the design UA. */
 const NEIGHBOUR_COUPLING = 0.5;
 /** Air plus furniture heat capacity per m² of floor (J/(m²·K)). */
@@ -537,6 +537,32 @@ export class BuildingStock {
       ns ^= ns << 5;
       rssi[i] = rssiBaseDbm[i]! + ((ns >>> 8) % 7) - 3;
     }
+  }
+
+  /**
+   * What a healthy sensor of one flat reports now, as the base a sensor fault is applied to. Room temperature and
+   * valve are rewritten every step; the slow fields are recomputed here so a fault never compounds on itself.
+   */
+  baseOutput(field: ApartmentField, i: number, nowS: number): number {
+    switch (field) {
+      case 'room_temp_c':
+      case 'valve_pct':
+        return this.out[field][i]!;
+      case 'setpoint_c':
+        return this.thermostatC[i]!;
+      case 'battery_pct':
+        return Math.max(0, this.battery0Pct[i]! - this.batteryRatePctS[i]! * (nowS - this.#batteryT0S));
+      case 'rssi_dbm':
+        return this.rssiBaseDbm[i]!;
+    }
+  }
+
+  /** Resets one flat's published values to what its healthy sensors read now (after a sensor fault is cleared). */
+  restoreOutputs(i: number, nowS: number): void {
+    const o = this.out;
+    o.room_temp_c[i] = this.airC[i]! + this.sensorBiasK[i]!;
+    o.valve_pct[i] = this.suspended[i] ? 0 : this.valve[i]! * 100;
+    for (const f of ['setpoint_c', 'battery_pct', 'rssi_dbm'] as const) o[f][i] = this.baseOutput(f, i, nowS);
   }
 
   /** Forces a flat's window open (the `window_open` fault) or returns it to its airing schedule. */

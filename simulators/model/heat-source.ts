@@ -99,7 +99,7 @@ export class HeatSource {
     return false;
   }
 
-  /** Advances the plant by dt; `returnC` and `flowM3h` are the mixed primary return and total flow of the last step. */
+  /** Advances the plant's supply temperature by dt. */
   step(dtS: number, nowS: number, outdoorC: number): void {
     this.#outdoorAvgC += (outdoorC - this.#outdoorAvgC) * (1 - Math.exp(-dtS / OUTDOOR_TAU_S));
     let target = this.#curve(this.#outdoorAvgC);
@@ -144,7 +144,7 @@ export class HeatSource {
   /** Network drop at the current total flow for a substation at relative distance d (0–1). */
   dropFor(distance: number): number {
     const r = this.designFlowM3h > 0 ? this.flowM3h / this.designFlowM3h : 1;
-    return this.params.networkDropMpa * distance * Math.min(2, r * r);
+    return this.params.networkDropMpa * distance * r * r;
   }
 
   /** Supply and return pressure at a substation at relative distance d. */
@@ -153,9 +153,32 @@ export class HeatSource {
     return { supplyMpa: this.params.supplyPressureMpa - half, returnMpa: this.params.returnPressureMpa + half };
   }
 
-  /** Records the network's totals after the substations stepped (mixed return and total flow). */
+  /**
+   * Solves the primary hydraulics for this step: each substation draws G_i = a_i·√ΔP_i with a_i its valve's
+   * conductance (m³/h per √MPa), and ΔP_i = ΔP_plant − drop·d_i·(ΣG/G_design)². The total flow F is the root of
+   * Σ a_i·√ΔP_i(F) − F, which is monotone, so bisection finds it. Solving it (rather than lagging the total by a
+   * step) keeps far substations from oscillating between starving and flooding.
+   */
+  solveFlow(conductances: readonly number[], distances: readonly number[]): void {
+    const p0 = this.params.supplyPressureMpa - this.params.returnPressureMpa;
+    const k = this.params.networkDropMpa / (this.designFlowM3h > 0 ? this.designFlowM3h * this.designFlowM3h : 1);
+    const total = (f: number): number => {
+      let s = 0;
+      for (let i = 0; i < conductances.length; i++) s += conductances[i]! * Math.sqrt(Math.max(0, p0 - k * distances[i]! * f * f));
+      return s;
+    };
+    let lo = 0;
+    let hi = total(0);
+    for (let it = 0; it < 40 && hi - lo > 1e-9 * (1 + hi); it++) {
+      const mid = 0.5 * (lo + hi);
+      if (total(mid) > mid) lo = mid;
+      else hi = mid;
+    }
+    this.flowM3h = 0.5 * (lo + hi);
+  }
+
+  /** Records the network's mixed return and heat after the substations stepped. */
   collect(flowM3h: number, returnC: number, heatW: number): void {
-    this.flowM3h = flowM3h;
     if (flowM3h > 1e-6) this.returnC = returnC;
     this.heatW = heatW;
   }

@@ -345,7 +345,18 @@ export class NetworkModel {
     this.#weatherNow = w;
     const st = this.stock;
 
-    for (const hs of this.heatSources) hs.step(h, nowS, w.outdoor_temp_c);
+    for (let k = 0; k < this.heatSources.length; k++) {
+      const hs = this.heatSources[k]!;
+      hs.step(h, nowS, w.outdoor_temp_c);
+      const conductances: number[] = [];
+      const distances: number[] = [];
+      for (let s = 0; s < this.substations.length; s++) {
+        if (this.#ssHeatSource[s] !== k) continue;
+        conductances.push(this.substations[s]!.primaryConductance);
+        distances.push(this.substations[s]!.distance);
+      }
+      hs.solveFlow(conductances, distances);
+    }
 
     for (let s = 0; s < this.substations.length; s++) {
       const ss = this.substations[s]!;
@@ -418,16 +429,19 @@ export class NetworkModel {
     for (const ss of this.substations) if (ss.sensorFaults.length > 0) drawSpikes(ss.sensorFaults, dtS, () => ss.uniform());
     const u = (): number => this.#flagRng.next();
     for (const list of this.#wsSensor.values()) drawSpikes(list, dtS, u);
-    const out = this.stock.out;
     for (const [i, list] of this.#aptSensor) {
       drawSpikes(list, dtS, u);
-      for (const field of APARTMENT_FIELDS) {
-        if (!list.some((f) => f.tag === field)) continue;
-        const base = field === 'setpoint_c' ? this.stock.thermostatC[i]! : out[field][i]!;
-        out[field][i] = applySensorFaults(list, field, base, this.#nowMs);
-      }
+      this.#applyApartmentSensors(i, list);
     }
     for (let k = 0; k < this.#wsZ.length; k++) this.#wsZ[k] = this.#wsNoise.normal();
+  }
+
+  #applyApartmentSensors(i: number, list: readonly SensorFault[]): void {
+    const out = this.stock.out;
+    for (const field of APARTMENT_FIELDS) {
+      if (!list.some((f) => f.tag === field)) continue;
+      out[field][i] = applySensorFaults(list, field, this.stock.baseOutput(field, i, this.#nowMs / 1000), this.#nowMs);
+    }
   }
 
   // ---- reads ----------------------------------------------------------------------------------------------------
@@ -752,14 +766,11 @@ export class NetworkModel {
         st.stolenOpening[i] = stolen;
         if (st.windowForced[i] !== window) st.setWindowForced(i, window === 1, this.#nowMs / 1000);
         st.refreshValve(i);
-        const had = this.#aptSensor.get(i);
-        if (sensors.length > 0) this.#aptSensor.set(i, sensors);
-        else this.#aptSensor.delete(i);
-        if (had && sensors.length === 0) {
-          // Restore what the sensor reports now that it is healthy.
-          st.out.setpoint_c[i] = st.thermostatC[i]!;
-          st.out.room_temp_c[i] = st.airC[i]! + st.sensorBiasK[i]!;
-        }
+        st.restoreOutputs(i, this.#nowMs / 1000);
+        if (sensors.length > 0) {
+          this.#aptSensor.set(i, sensors);
+          this.#applyApartmentSensors(i, sensors);
+        } else this.#aptSensor.delete(i);
         break;
       }
       case 'weather_station': {

@@ -28,7 +28,9 @@ export class PlugFlowPipe {
     this.lossTauS = lossTauS;
     this.#inletC = initialC;
     this.#nowS = nowS;
+    // The pipe starts full of water at initialC: one parcel at each end.
     this.#append(-this.volumeM3, initialC, nowS);
+    this.#append(0, initialC, nowS);
   }
 
   #append(v: number, t: number, time: number): void {

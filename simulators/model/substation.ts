@@ -278,6 +278,12 @@ export class Substation {
     return this.pumpDpMpa > 0 ? Math.sqrt(this.pumpDpMpa / this.options.pumpDpDesignMpa) : 0;
   }
 
+  /** Primary conductance at the current valve position: G1 = a·√ΔP (m³/h per √MPa). */
+  get primaryConductance(): number {
+    const o = this.options;
+    return (this.g1MaxM3h * installedFlow(inherentKv(this.valvePosPct / 100, o.valveCharacteristic), o.valveAuthority)) / Math.sqrt(this.dpAvailDesignMpa);
+  }
+
   /** Steps pumps, valve, PI loop and exchanger over dt with fixed building-side inputs. */
   stepControl(dtS: number, inp: ControlInputs): void {
     const o = this.options;
