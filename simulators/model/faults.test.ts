@@ -285,8 +285,8 @@ describe('apartment and building faults', () => {
     expect(m.apartments.truth.air_temp_c[i]!).toBeLessThan(frozen - 2);
     m.clear(stuck);
     // A drift on a slowly refreshed field adds rate·t once, never compounding step over step.
-    const battery = m.apartmentValues(id).battery_pct;
     m.clearAll();
+    const battery = m.apartmentValues(id).battery_pct;
     m.inject({ kind: 'sensor_drift', target: id, tag: 'battery_pct', ratePerH: -1 });
     for (let k = 0; k < 120; k++) m.step(60);
     expect(m.apartmentValues(id).battery_pct - battery).toBeCloseTo(-2, 1);
