@@ -149,7 +149,6 @@ describe('substation faults (DOMAIN.md §4 signatures)', () => {
     expect(variance(m, 'secondary_return_pressure_mpa', 20, 60)).toBeLessThan(1e-20);
     m.clear(stuck);
 
-    const trueT2s = m.substation('ss1').secondarySupplyC;
     m.inject({ kind: 'sensor_drift', target: 'ss1', tag: 'primary_return_temp_c', ratePerH: 2 });
     const t0 = m.substationTags('ss1').primary_return_temp_c;
     m.step(3 * HOUR);
@@ -157,6 +156,11 @@ describe('substation faults (DOMAIN.md §4 signatures)', () => {
     expect(t1 - t0).toBeGreaterThan(5);
     expect(t1 - t0).toBeLessThan(7);
 
+    const drift = m.inject({ kind: 'sensor_drift', target: 'ss1', tag: 'outdoor_temp_c', ratePerH: 1 });
+    m.step(2 * HOUR);
+    expect(m.substationTags('ss1').outdoor_temp_c - m.substation('ss1').outdoorSensorC).toBeCloseTo(2, 0);
+    m.clear(drift);
+    const trueT2s = m.substation('ss1').secondarySupplyC;
     m.inject({ kind: 'sensor_dead', target: 'ss1', tag: 'outdoor_temp_c' });
     m.inject({ kind: 'sensor_dead', target: 'ss1', tag: 'primary_supply_temp_c', value: 185 });
     m.step(60);

@@ -156,25 +156,39 @@ export class HeatSource {
   /**
    * Solves the primary hydraulics for this step: each substation draws G_i = a_i·√ΔP_i with a_i its valve's
    * conductance (m³/h per √MPa), and ΔP_i = ΔP_plant − drop·d_i·(ΣG/G_design)². The total flow F is the root of
-   * Σ a_i·√ΔP_i(F) − F, which is monotone, so bisection finds it. Solving it (rather than lagging the total by a
+   * Σ a_i·√ΔP_i(F) − F, which is monotone, so a bracketed Newton iteration finds it. Solving it (rather than lagging the total by a
    * step) keeps far substations from oscillating between starving and flooding.
    */
   solveFlow(conductances: readonly number[], distances: readonly number[]): void {
     const p0 = this.params.supplyPressureMpa - this.params.returnPressureMpa;
     const k = this.params.networkDropMpa / (this.designFlowM3h > 0 ? this.designFlowM3h * this.designFlowM3h : 1);
-    const total = (f: number): number => {
-      let s = 0;
-      for (let i = 0; i < conductances.length; i++) s += conductances[i]! * Math.sqrt(Math.max(0, p0 - k * distances[i]! * f * f));
-      return s;
-    };
+    // h(F) = Σ a_i·√(p0 − k·d_i·F²) − F falls monotonically from h(0) ≥ 0: Newton from last step's flow, kept inside
+    // the bracket [lo, hi] and falling back to bisection when a step leaves it. Converges in a few iterations.
     let lo = 0;
-    let hi = total(0);
-    for (let it = 0; it < 40 && hi - lo > 1e-9 * (1 + hi); it++) {
-      const mid = 0.5 * (lo + hi);
-      if (total(mid) > mid) lo = mid;
-      else hi = mid;
+    let hi = 0;
+    for (const a of conductances) hi += a * Math.sqrt(p0);
+    let f = Math.min(hi, Math.max(lo, this.flowM3h));
+    for (let it = 0; it < 50; it++) {
+      let sum = 0;
+      let slope = -1;
+      for (let i = 0; i < conductances.length; i++) {
+        const kd = k * distances[i]!;
+        const r = p0 - kd * f * f;
+        if (r <= 0) continue;
+        const root = Math.sqrt(r);
+        sum += conductances[i]! * root;
+        slope -= (conductances[i]! * kd * f) / root;
+      }
+      const h = sum - f;
+      if (h > 0) lo = f;
+      else hi = f;
+      let next = f - h / slope;
+      if (!(next > lo && next < hi)) next = 0.5 * (lo + hi);
+      const done = Math.abs(next - f) <= 1e-9 * (1 + f) || hi - lo <= 1e-9 * (1 + hi);
+      f = next;
+      if (done) break;
     }
-    this.flowM3h = 0.5 * (lo + hi);
+    this.flowM3h = f;
   }
 
   /** Records the network's mixed return and heat after the substations stepped. */

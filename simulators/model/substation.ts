@@ -162,7 +162,8 @@ export class Substation {
   // Control and hydraulic state
   setpointC: number;
   outdoorFiltC: number;
-  outdoorMeasC: number;
+  /** What the outdoor sensor would read healthy (weather plus this sensor's bias); faults apply on top. */
+  outdoorSensorC: number;
   valveCmdPct = 40;
   valvePosPct = 40;
   #prevErr = 0;
@@ -249,7 +250,7 @@ export class Substation {
 
     this.outdoorBiasK = this.#rng.gauss(0, 0.3);
     this.outdoorFiltC = outdoorC;
-    this.outdoorMeasC = outdoorC;
+    this.outdoorSensorC = outdoorC;
     this.setpointC = designSupplySetpoint(outdoorC, d, this.limits);
     this.secondarySupplyC = this.setpointC;
     this.secondaryReturnC = this.setpointC - 15;
@@ -295,10 +296,9 @@ export class Substation {
     this.secondaryReturnC = inp.secondaryReturnC;
 
     // Outdoor sensor → curve (the controller reads its own sensor, faults included).
-    const outdoorTrue = inp.outdoorC + this.outdoorBiasK;
-    const outdoorMeas = this.#measured('outdoor_temp_c', outdoorTrue, inp.nowMs);
+    this.outdoorSensorC = inp.outdoorC + this.outdoorBiasK;
+    const outdoorMeas = this.#measured('outdoor_temp_c', this.outdoorSensorC, inp.nowMs);
     if (Number.isFinite(outdoorMeas)) {
-      this.outdoorMeasC = outdoorMeas;
       this.outdoorFiltC += (outdoorMeas - this.outdoorFiltC) * (1 - Math.exp(-dtS / CURVE_OUTDOOR_TAU_S));
     }
     this.setpointC = this.following ? designSupplySetpoint(this.outdoorFiltC, this.design, this.limits) : this.setpointFixedC;
@@ -428,7 +428,7 @@ export class Substation {
     const rel = (v: number, sd: number, i: number): number => v * (1 + sd * z[i]!);
     const meterQ = this.meterFault ? 0 : this.heatW / 1000;
     const tags: SubstationTags = {
-      outdoor_temp_c: this.outdoorMeasC + 0.05 * z[N.outdoor]!,
+      outdoor_temp_c: this.outdoorSensorC + 0.05 * z[N.outdoor]!,
       primary_supply_temp_c: this.primarySupplyC + 0.05 * z[N.t1s]!,
       primary_return_temp_c: this.primaryReturnC + 0.05 * z[N.t1r]!,
       secondary_supply_temp_c: this.secondarySupplyC + 0.05 * z[N.t2s]!,
