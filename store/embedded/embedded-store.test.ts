@@ -177,6 +177,16 @@ describe('EmbeddedTelemetryStore', () => {
     expect(r.series['mode']).toEqual([{ ts: T0 + 2 * M, value: 7 }]);
   });
 
+  it('snapshots string values when there is nothing numeric to seal', async () => {
+    let s = await openStore();
+    await s.write([reading('ss01', T0, { mode: 'auto' })]);
+    expect((await s.compact({ sealBefore: Infinity })).sealedRows).toBe(0);
+    await s.close();
+    stores.length = 0;
+    s = await openStore();
+    expect((await s.latest()).get('ss01')?.get('mode')).toEqual({ value: 'auto', ts: T0, quality: 'good' });
+  });
+
   it('rejects a batch with an invalid timestamp and stores nothing of it', async () => {
     const s = await openStore();
     const bad = [reading('ss01', T0, { x: 1, fresh: 2 }), reading('ss01', T0 + 0.5, { x: 2 })];

@@ -6,11 +6,14 @@
  * commit and rebuilt from the file at open.
  *
  * Durability: `write` resolves after COMMIT, which DuckDB makes durable through its write-ahead log; a kill -9 loses
- * at most the batch whose write has not resolved, and the file reopens intact (DuckDB replays the log).
+ * at most the batch whose write has not resolved, and the file reopens intact (DuckDB replays the log). See
+ * crash.int.test.ts. Retries: see writer.ts.
  *
  * Background work: one timer (unref'd, so it never keeps the process alive) runs `compact()` every
- * `compactEveryMs`: it seals time ranges older than the newest data minus `sealGraceMs`, in steps of `sealUnitMs`,
- * and applies retention at most once per `retentionEveryMs`.
+ * `compactEveryMs`: it seals everything older than the newest data (or now, if earlier) minus `sealGraceMs`, rounded
+ * down to a multiple of `sealUnitMs`, and applies retention at most once per `retentionEveryMs`.
+ *
+ * Beyond the port: `compact()` to drive sealing and retention by hand, `stats()` with a few more counters, `file`.
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -88,6 +91,8 @@ type State = 'new' | 'opening' | 'open' | 'closing' | 'closed';
 
 /** Text rows since the last snapshot above which a compaction snapshots even without anything to seal. */
 const TEXT_ROWS_SNAPSHOT = 100_000;
+/** The earliest time a JS Date holds; a watermark here seals nothing. */
+const EARLIEST_TS = -8.64e15;
 
 export class EmbeddedTelemetryStore implements TelemetryStore {
   readonly kind = 'embedded';
@@ -252,10 +257,12 @@ export class EmbeddedTelemetryStore implements TelemetryStore {
       target = Math.floor((reference - o.sealGraceMs) / o.sealUnitMs) * o.sealUnitMs;
     }
     if (!Number.isFinite(target) || target < writer.watermark) target = writer.watermark;
+    // Before any numeric sample a snapshot of string values still needs a watermark to record.
+    if (!Number.isFinite(target)) target = EARLIEST_TS;
     const result: CompactResult = { sealedRows: 0, watermark: writer.watermark, retentionDeleted: 0 };
     try {
       const due = target > writer.watermark || writer.lateRows > 0 || writer.textRows > TEXT_ROWS_SNAPSHOT;
-      if (due && Number.isFinite(target)) {
+      if (due) {
         const dedupe = writer.duplicateRiskTs !== -Infinity || writer.lateRows > 0;
         result.sealedRows = await seal(conn, this.#registry, target, dedupe);
         if (writer.duplicateRiskTs < target) writer.duplicateRiskTs = -Infinity;
@@ -322,7 +329,7 @@ export class EmbeddedTelemetryStore implements TelemetryStore {
     writer.watermark = watermark;
     const hotInfo = await conn.runAndReadAll(
       'SELECT max(ts)::DOUBLE, count(*) FILTER (WHERE ts < $1::DOUBLE)::DOUBLE, (SELECT count(*) FROM text_hot)::DOUBLE FROM hot',
-      [Number.isFinite(watermark) ? watermark : -8.64e15],
+      [Number.isFinite(watermark) ? watermark : EARLIEST_TS],
     );
     const [maxTs, lateRows, textRows] = (hotInfo.getRows()[0] ?? []) as [number | null, number, number];
     writer.maxTs = maxTs ?? -Infinity;
