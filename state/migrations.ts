@@ -1,5 +1,7 @@
 /**
  * Schema migrations, applied in name order at start. Never edit a released migration: add a new one.
+ * Features keep their own migrations beside their code (e.g. alarms/migrations.ts) and are listed in `FEATURE_MIGRATIONS`
+ * below; names carry a number that orders them globally (0001_…, 0002_…).
  */
 import { sql, type Kysely, type Migration } from 'kysely';
 import type { Dialect } from './db.ts';
@@ -7,8 +9,22 @@ import type { Dialect } from './db.ts';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyDb = Kysely<any>;
 
+/** Each feature's migrations, by name. One line per feature. */
+const FEATURE_MIGRATIONS: ((dialect: Dialect) => Record<string, Migration>)[] = [];
+
 export function migrations(dialect: Dialect): Record<string, Migration> {
-  const seqType = dialect === 'postgres' ? 'bigserial' : 'integer';
+  const all = { ...coreMigrations(dialect) };
+  for (const m of FEATURE_MIGRATIONS) Object.assign(all, m(dialect));
+  return all;
+}
+
+/** `bigserial` on PostgreSQL, `integer primary key autoincrement` on SQLite: for ordered sequence columns. */
+export function sequenceType(dialect: Dialect): 'bigserial' | 'integer' {
+  return dialect === 'postgres' ? 'bigserial' : 'integer';
+}
+
+function coreMigrations(dialect: Dialect): Record<string, Migration> {
+  const seqType = sequenceType(dialect);
   return {
     '0001_auth_audit': {
       async up(db: AnyDb) {

@@ -64,6 +64,7 @@ export interface AuditLogTable {
   ok: number;
 }
 
+/** Every table of the state database. Features add their tables by extending this (one line each). */
 export interface StateSchema {
   users: UsersTable;
   sessions: SessionsTable;
