@@ -69,6 +69,28 @@ export interface SetpointWriter {
   writablePoints(asset: string): WritablePoint[];
 }
 
+/** True when a source also writes setpoints (it implements SetpointWriter). */
+export function isSetpointWriter(x: unknown): x is SetpointWriter {
+  return typeof x === 'object' && x !== null && typeof (x as SetpointWriter).writePoint === 'function' && typeof (x as SetpointWriter).writablePoints === 'function';
+}
+
+/**
+ * Finds the writer for an asset among the running sources: the one whose template lists writable points for it.
+ * Control writes only through this; it never opens a protocol connection itself.
+ */
+export class SetpointWriters {
+  readonly #sources: readonly unknown[];
+
+  constructor(sources: readonly unknown[]) {
+    this.#sources = sources;
+  }
+
+  writerFor(asset: string): SetpointWriter | undefined {
+    for (const s of this.#sources) if (isSetpointWriter(s) && s.writablePoints(asset).length > 0) return s;
+    return undefined;
+  }
+}
+
 export interface WritablePoint {
   point: string;
   min?: number;

@@ -12,7 +12,7 @@ import { createMetrics, type Metrics } from '../core/metrics.ts';
 import { loadOrCreateSecret } from '../core/secrets.ts';
 import { LiveBus } from '../ingest/live-bus.ts';
 import { Pipeline } from '../ingest/pipeline.ts';
-import type { Source } from '../ingest/source.ts';
+import { SetpointWriters, type Source } from '../ingest/source.ts';
 import { AuditLog } from '../state/audit.ts';
 import { openStateDb } from '../state/db.ts';
 import { createTelemetryStore } from '../store/index.ts';
@@ -91,6 +91,7 @@ export class Hub {
       metrics,
       clock,
       sources,
+      writers: new SetpointWriters(sources),
       components: new Map<string, () => ComponentHealth>(),
       startedAt: clock.now(),
       state,

@@ -5,7 +5,7 @@ import type { Clock } from '../core/clock.ts';
 import type { Metrics } from '../core/metrics.ts';
 import type { LiveBus } from '../ingest/live-bus.ts';
 import type { Pipeline } from '../ingest/pipeline.ts';
-import type { Source } from '../ingest/source.ts';
+import type { SetpointWriters, Source } from '../ingest/source.ts';
 import type { AuditLog } from '../state/audit.ts';
 import type { StateDbHandle } from '../state/db.ts';
 import type { ComponentHealth, TelemetryStore } from '../store/telemetry-store.ts';
@@ -20,6 +20,8 @@ export interface HubServices {
   metrics: Metrics;
   clock: Clock;
   sources: readonly Source[];
+  /** Setpoint writers among the sources, by asset (control writes only through these). */
+  writers: SetpointWriters;
   /** Extra components reported by /api/health (e.g. the embedded broker). */
   components?: Map<string, () => ComponentHealth>;
   startedAt: number;
