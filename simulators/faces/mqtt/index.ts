@@ -234,7 +234,7 @@ export async function startMqttFace(model: MqttFaceModel, opts: MqttFaceOptions)
     log?.info({ url: opts.url, connects: stats.connects }, 'MQTT face connected');
   });
   client.on('offline', () => {
-    if (!closed) log?.warn({ url: opts.url }, 'MQTT face lost the broker; samples are dropped until it is back');
+    if (!closed && stats.connects > 0) log?.warn({ url: opts.url }, 'MQTT face lost the broker; samples are dropped until it is back');
   });
   client.on('error', (err) => {
     // Connection refusals repeat every second while the broker is down: log the first and then once a minute.
