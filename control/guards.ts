@@ -1,0 +1,98 @@
+/**
+ * Guards of a setpoint write (ARCHITECTURE.md "Security by default": off until enabled per substation, bounded by
+ * min/max, max step and max rate, confirmed, read back, audited). Pure: every check is computed, not only the first
+ * that fails, so the engineer sees the whole picture before confirming.
+ */
+
+export interface WriteBounds {
+  minC: number;
+  maxC: number;
+  /** Largest single change from the current setpoint (K). */
+  maxStepK: number;
+  /** Largest total change within any hour, this write included (K per hour). */
+  maxRateKPerH: number;
+}
+
+export interface GuardInput {
+  now: number;
+  point: string;
+  value: number;
+  /** Writes enabled for this substation (config or API). */
+  enabled: boolean;
+  /** The writer's view of the point, or null when no source can write it. */
+  writable: { min?: number; max?: number } | null;
+  /** The current setpoint as last read, with its age; null when unknown. */
+  current: number | null;
+  currentAgeMs: number | null;
+  maxCurrentAgeMs: number;
+  /** Changes executed on this point within the last hour: |new − old| each. */
+  recentChangesK: readonly number[];
+  /** For a write from advice: its validity and age. */
+  advice?: { valid: boolean; ageMs: number; maxAgeMs: number } | undefined;
+}
+
+export type CheckName = 'writer' | 'enabled' | 'value' | 'min' | 'max' | 'current' | 'step' | 'rate' | 'advice';
+
+export interface Check {
+  name: CheckName;
+  ok: boolean;
+  detail: string;
+}
+
+/** Every guard in the order an engineer reads them. */
+export function checkWrite(inp: GuardInput, b: WriteBounds): Check[] {
+  const checks: Check[] = [];
+  const add = (name: CheckName, ok: boolean, detail: string): void => {
+    checks.push({ name, ok, detail });
+  };
+  add('writer', inp.writable !== null, inp.writable ? `a source writes ${inp.point} of this substation` : `no source writes ${inp.point} of this substation (is writes.enabled set for its device in sources.yaml?)`);
+  add('enabled', inp.enabled, inp.enabled ? 'setpoint writes are enabled for this substation' : 'setpoint writes are disabled for this substation');
+  const finite = Number.isFinite(inp.value);
+  add('value', finite, finite ? `${inp.value}` : 'the value is not a finite number');
+  const lo = Math.max(b.minC, inp.writable?.min ?? -Infinity);
+  const hi = Math.min(b.maxC, inp.writable?.max ?? Infinity);
+  add('min', finite && inp.value >= lo, `${inp.value} ≥ ${lo} (the curve's minimum and the device template's)`);
+  add('max', finite && inp.value <= hi, `${inp.value} ≤ ${hi} (the curve's maximum and the device template's)`);
+  const fresh = inp.current !== null && inp.currentAgeMs !== null && inp.currentAgeMs <= inp.maxCurrentAgeMs;
+  add('current', fresh, fresh ? `current setpoint ${inp.current}, read ${Math.round(inp.currentAgeMs! / 1000)} s ago` : inp.current === null ? 'the current setpoint is unknown (no good reading of it)' : `the current setpoint was last read ${Math.round((inp.currentAgeMs ?? 0) / 1000)} s ago, longer than ${Math.round(inp.maxCurrentAgeMs / 1000)} s`);
+  const step = inp.current === null || !finite ? NaN : Math.abs(inp.value - inp.current);
+  add('step', Number.isFinite(step) && step <= b.maxStepK + 1e-9, Number.isFinite(step) ? `a change of ${round2(step)} K, at most ${b.maxStepK} K at once` : 'the change cannot be computed without the current setpoint');
+  const used = inp.recentChangesK.reduce((s, x) => s + x, 0);
+  const rateOk = Number.isFinite(step) && used + step <= b.maxRateKPerH + 1e-9;
+  add('rate', rateOk, `${round2(used)} K changed in the last hour plus ${Number.isFinite(step) ? round2(step) : '?'} K now, at most ${b.maxRateKPerH} K per hour`);
+  if (inp.advice) {
+    const ok = inp.advice.valid && inp.advice.ageMs <= inp.advice.maxAgeMs;
+    add('advice', ok, !inp.advice.valid ? 'the advice is not valid' : ok ? `advice from ${Math.round(inp.advice.ageMs / 60_000)} min ago` : `the advice is ${Math.round(inp.advice.ageMs / 60_000)} min old, older than ${Math.round(inp.advice.maxAgeMs / 60_000)} min`);
+  }
+  return checks;
+}
+
+export function allPass(checks: readonly Check[]): boolean {
+  return checks.every((c) => c.ok);
+}
+
+/** A one-line reason listing the failed checks, for an error message. */
+export function failedSummary(checks: readonly Check[]): string {
+  return checks
+    .filter((c) => !c.ok)
+    .map((c) => `${c.name}: ${c.detail}`)
+    .join('; ');
+}
+
+/**
+ * The auto-mode target: the advice, moved toward at most one step of the auto bounds, within the rate left this hour.
+ * Returns null when the advice is within the deadband of the current setpoint (no write, no chatter).
+ */
+export function autoTarget(current: number, advised: number, recentChangesK: readonly number[], b: WriteBounds, deadbandK: number): number | null {
+  const want = advised - current;
+  if (Math.abs(want) < deadbandK) return null;
+  const left = Math.max(0, b.maxRateKPerH - recentChangesK.reduce((s, x) => s + x, 0));
+  const step = Math.min(Math.abs(want), b.maxStepK, left);
+  if (step < 0.1) return null;
+  const v = Math.round((current + Math.sign(want) * step) * 10) / 10;
+  return Math.min(b.maxC, Math.max(b.minC, v));
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}
