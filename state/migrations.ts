@@ -4,13 +4,18 @@
  * below; names carry a number that orders them globally (0001_…, 0002_…).
  */
 import { sql, type Kysely, type Migration } from 'kysely';
+import { alarmMigrations } from '../alarms/migrations.ts';
+import { ticketMigrations } from '../tickets/migrations.ts';
 import type { Dialect } from './db.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyDb = Kysely<any>;
 
 /** Each feature's migrations, by name. One line per feature. */
-const FEATURE_MIGRATIONS: ((dialect: Dialect) => Record<string, Migration>)[] = [];
+const FEATURE_MIGRATIONS: ((dialect: Dialect) => Record<string, Migration>)[] = [
+  alarmMigrations,
+  ticketMigrations,
+];
 
 export function migrations(dialect: Dialect): Record<string, Migration> {
   const all = { ...coreMigrations(dialect) };

@@ -1,5 +1,7 @@
 /** Table types of the state database, for Kysely. */
 import type { Generated } from 'kysely';
+import type { AlarmTables } from '../alarms/schema.ts';
+import type { TicketTables } from '../tickets/schema.ts';
 
 export interface UsersTable {
   id: string;
@@ -72,3 +74,4 @@ export interface StateSchema {
   setup_tokens: SetupTokensTable;
   audit_log: AuditLogTable;
 }
+export interface StateSchema extends AlarmTables, TicketTables {}
