@@ -35,6 +35,9 @@ const GATEWAYS = Number(process.env['POLL_MODBUS_GATEWAYS'] ?? 40);
 const INTERVAL_MS = 1000;
 const WARMUP_MS = Number(process.env['POLL_MODBUS_WARMUP_MS'] ?? 4000);
 const WINDOW_MS = Number(process.env['POLL_MODBUS_WINDOW_MS'] ?? 10_000);
+const CONCURRENCY = process.env['POLL_MODBUS_CONCURRENCY'] ? Number(process.env['POLL_MODBUS_CONCURRENCY']) : undefined;
+/** `hub` or `bare` runs only that side (for profiling). */
+const ONLY = process.env['POLL_MODBUS_ONLY'];
 const TARGET = 2000;
 const BAD_LIMIT_PCT = 1;
 
@@ -123,6 +126,7 @@ async function runHub(sim: Sim, n: number): Promise<RunResult> {
   const cfg = Value.Default(ModbusSourceConfig, {
     id: 'bench',
     kind: 'modbus',
+    ...(CONCURRENCY !== undefined ? { concurrency: CONCURRENCY } : {}),
     defaults: { template: 'substation-modbus', host: '127.0.0.1', intervalMs: INTERVAL_MS, timeoutMs: 1000, retries: 1 },
     devices: Array.from({ length: n }, (_, i) => device(i, sim.ports)),
   }) as ModbusSourceConfig;
@@ -135,7 +139,7 @@ async function runHub(sim: Sim, n: number): Promise<RunResult> {
     templates: new Map([['substation-modbus', TEMPLATE]]),
     emit: async (rs) => {
       readings += rs.length;
-      for (const r of rs) fields += Object.keys(r.fields).length;
+      if (fields === 0 && rs[0]) fields = Object.keys(rs[0].fields).length;
     },
     reject: () => {},
   });
@@ -157,7 +161,7 @@ async function runHub(sim: Sim, n: number): Promise<RunResult> {
   const stats = src.deviceStats();
   const latency = stats.reduce((a, s) => a + s.latencyMs, 0) / Math.max(1, stats.length);
   await src.stop();
-  return { ...m, extra: { readings_per_s: Math.round(got / ((WARMUP_MS + WINDOW_MS) / 1000)), fields_per_reading: readings > 0 ? Math.round(fields / readings) : 0, request_ms_mean: Number(latency.toFixed(2)) } };
+  return { ...m, extra: { readings_per_s: Math.round(got / ((WARMUP_MS + WINDOW_MS) / 1000)), fields_per_reading: fields, request_ms_mean: Number(latency.toFixed(2)) } };
 }
 
 async function runBare(sim: Sim, n: number): Promise<RunResult> {
@@ -227,7 +231,7 @@ async function main(): Promise<void> {
   let bareStop = false;
   const notes: string[] = [];
   for (const n of COUNTS) {
-    if (!hubStop) {
+    if (!hubStop && ONLY !== 'bare') {
       const r = await runHub(sim, n);
       console.log(`hub  ${String(n).padStart(5)}: ${r.badPct.toFixed(2)} % bad (missed ${r.missed}, late ${r.late}, failed ${r.failed}, down ${r.down} of ${r.cycles}), cpu ${r.cpuPct.toFixed(0)} %, sim cpu ${r.simCpuPct.toFixed(0)} %, loop p99 ${r.loopDelayP99Ms.toFixed(1)} ms`);
       figures[`hub_${n}_bad_pct`] = Number(r.badPct.toFixed(3));
@@ -238,7 +242,7 @@ async function main(): Promise<void> {
       if (r.badPct < BAD_LIMIT_PCT) hubMax = n;
       else if (r.badPct > 5 * BAD_LIMIT_PCT) hubStop = true;
     }
-    if (!bareStop) {
+    if (!bareStop && ONLY !== 'hub') {
       const b = await runBare(sim, n);
       console.log(`bare ${String(n).padStart(5)}: ${b.badPct.toFixed(2)} % bad (missed ${b.missed}, late ${b.late}, failed ${b.failed} of ${b.cycles}), cpu ${b.cpuPct.toFixed(0)} %, sim cpu ${b.simCpuPct.toFixed(0)} %, loop p99 ${b.loopDelayP99Ms.toFixed(1)} ms`);
       baseline[`bare_${n}_bad_pct`] = Number(b.badPct.toFixed(3));

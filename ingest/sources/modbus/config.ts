@@ -74,7 +74,12 @@ export const ModbusSourceConfig = Type.Object(
     id: Id,
     kind: Type.Literal('modbus'),
     enabled: Type.Boolean({ default: true }),
-    concurrency: Type.Integer({ default: 64, minimum: 1, maximum: 100_000, description: 'Requests in flight at once over all devices of this source' }),
+    concurrency: Type.Integer({
+      default: 2048,
+      minimum: 1,
+      maximum: 100_000,
+      description: 'Requests on the wire at once over all devices of this source (each device has at most one); size it by devices × requests per poll × round trip / interval',
+    }),
     connectTimeoutMs: Type.Integer({ default: 3000, minimum: 50, maximum: 60_000, description: 'Time to wait for a TCP connection' }),
     reconnect: Type.Object(
       {

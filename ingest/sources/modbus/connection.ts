@@ -217,7 +217,16 @@ export class ModbusConnection {
       this.#pending.add(pending);
       timer = this.#clock.setTimeout(() => {
         timer = null;
-        pending.settle(new WarmgridError('MODBUS_TIMEOUT', `unit ${info.unitId} at ${this.host}:${this.port}: no response to FC${info.fc} ${info.address}+${info.count} within ${timeoutMs} ms`, { retryable: true, details: info }));
+        // Node runs timers before it reads sockets in each loop turn: after the process was held up, the answer may
+        // already wait in the socket. setImmediate runs after this turn's I/O, so only a real silence times out.
+        setImmediate(() =>
+          pending.settle(
+            new WarmgridError('MODBUS_TIMEOUT', `unit ${info.unitId} at ${this.host}:${this.port}: no response to FC${info.fc} ${info.address}+${info.count} within ${timeoutMs} ms`, {
+              retryable: true,
+              details: info,
+            }),
+          ),
+        );
       }, timeoutMs);
       try {
         send((err, data) => {

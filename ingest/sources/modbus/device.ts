@@ -323,7 +323,7 @@ export class DevicePoller {
     const retries = this.cfg.retries;
     const { clock, limiter } = this.#env;
     for (let attempt = 0; ; attempt++) {
-      await limiter.acquire();
+      if (!limiter.tryAcquire()) await limiter.acquire();
       const t0 = clock.now();
       let retryAfter = -1;
       try {
