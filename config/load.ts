@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { TSchema, Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { parseDocument } from 'yaml';
+import { loadAlarmsConfig, type AlarmsConfig } from '../alarms/config.ts';
 import type { SourcePlugin } from '../ingest/source.ts';
 import { AssetTree } from './asset-tree.ts';
 import { HubFile, NetworkFile, SourcesFile, TemplateFile, type SourceEntry } from './schema.ts';
@@ -46,6 +47,8 @@ export interface HubConfig {
   assets: AssetTree;
   sources: ResolvedSource[];
   templates: Map<string, Record<string, unknown>>;
+  /** alarms.yaml and tickets.yaml (alarms/config.ts). */
+  alarms: AlarmsConfig;
 }
 
 export interface LoadOptions {
@@ -82,7 +85,7 @@ function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, at: string, probl
   return value;
 }
 
-function readYaml(file: string, env: NodeJS.ProcessEnv, problems: ConfigProblem[]): unknown {
+export function readYaml(file: string, env: NodeJS.ProcessEnv, problems: ConfigProblem[]): unknown {
   const name = path.basename(path.dirname(file)) === 'templates' ? `templates/${path.basename(file)}` : path.basename(file);
   let text: string;
   try {
@@ -229,6 +232,7 @@ export function loadConfig(opts: LoadOptions = {}): HubConfig {
     });
   }
 
-  if (problems.length > 0 || !hub || !network || !assets) throw new ConfigError(problems);
-  return { dir, hub, network, assets, sources, templates };
+  const alarms = loadAlarmsConfig(dir, env, assets, problems);
+  if (problems.length > 0 || !hub || !network || !assets || !alarms) throw new ConfigError(problems);
+  return { dir, hub, network, assets, sources, templates, alarms };
 }

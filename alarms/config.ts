@@ -1,0 +1,78 @@
+/**
+ * alarms.yaml (alarm rules and console settings) and, through tickets/config.ts, tickets.yaml (ticket policy, teams,
+ * SLAs, webhooks): loaded and validated with the rest of the configuration directory, every problem with its file and
+ * path, before the hub opens anything. Both files are optional: without them the hub has no rules and the default
+ * ticket policy.
+ *
+ * The rules here are the seed: at start the hub copies them into the state database, where an engineer may change them
+ * at runtime (alarms/rule-store.ts says which copy wins).
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { Type, type Static } from '@sinclair/typebox';
+import type { AssetTree } from '../config/asset-tree.ts';
+import { checkAgainst, readYaml, type ConfigProblem } from '../config/load.ts';
+import { loadTicketsFile, type TicketsFile } from '../tickets/config.ts';
+import { Rule, globRe, ruleProblems } from './rules.ts';
+
+export const AlarmsFile = Type.Object(
+  {
+    console: Type.Object(
+      {
+        operators: Type.Integer({ default: 1, minimum: 1, maximum: 1000, description: 'Operator consoles sharing the alarm load (EEMUA 191 rates are per operator)' }),
+        staleCheckS: Type.Number({ default: 5, minimum: 0.5, maximum: 3600, description: 'How often staleness (comm loss) is checked' }),
+        maxShelveHours: Type.Number({ default: 72, minimum: 0.1, maximum: 8760, description: 'Longest an operator may shelve an alarm' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    rules: Type.Array(Rule, { default: [], maxItems: 10_000 }),
+  },
+  { additionalProperties: false },
+);
+export type AlarmsFile = Static<typeof AlarmsFile>;
+
+export interface AlarmsConfig {
+  alarms: AlarmsFile;
+  tickets: TicketsFile;
+}
+
+const FILE = 'alarms.yaml';
+
+/** Checks a rule beyond its schema, against the asset tree and the other rules; problems are reported at `base`. */
+export function checkRule(rule: Rule, assets: AssetTree | undefined, base: string, file: string, problems: ConfigProblem[], ruleIds?: ReadonlySet<string>): void {
+  for (const [p, m] of ruleProblems(rule)) problems.push({ file, path: `${base}${p}`, message: m });
+  if (assets) {
+    rule.where?.assets?.forEach((id, j) => {
+      if (!assets.has(id)) problems.push({ file, path: `${base}/where/assets/${j}`, message: `unknown asset "${id}"` });
+    });
+    if (assets.ofKind(rule.assetKind).length === 0) problems.push({ file, path: `${base}/assetKind`, message: `the network has no ${rule.assetKind}` });
+  }
+  if (ruleIds && rule.suppresses) {
+    rule.suppresses.forEach((pat, j) => {
+      const re = globRe(pat);
+      if (![...ruleIds].some((id) => re.test(id))) problems.push({ file, path: `${base}/suppresses/${j}`, message: `"${pat}" matches no rule` });
+    });
+  }
+}
+
+/** Reads alarms.yaml and tickets.yaml from `dir`; problems are appended, and the result is undefined if there were any. */
+export function loadAlarmsConfig(dir: string, env: NodeJS.ProcessEnv, assets: AssetTree | undefined, problems: ConfigProblem[]): AlarmsConfig | undefined {
+  const before = problems.length;
+  const file = path.join(dir, FILE);
+  let alarms: AlarmsFile | undefined = checkAgainst(AlarmsFile, {}, FILE, problems);
+  if (existsSync(file)) {
+    const raw = readYaml(file, env, problems);
+    alarms = raw === undefined ? undefined : checkAgainst(AlarmsFile, raw, FILE, problems);
+  }
+  if (alarms) {
+    const ids = new Set<string>();
+    alarms.rules.forEach((r, i) => {
+      if (ids.has(r.id)) problems.push({ file: FILE, path: `/rules/${i}/id`, message: `duplicate rule id "${r.id}"` });
+      ids.add(r.id);
+    });
+    alarms.rules.forEach((r, i) => checkRule(r, assets, `/rules/${i}`, FILE, problems, ids));
+  }
+  const tickets = loadTicketsFile(dir, env, assets, problems);
+  if (problems.length > before || !alarms || !tickets) return undefined;
+  return { alarms, tickets };
+}
