@@ -128,6 +128,11 @@ export class Hub {
     }
   }
 
+  /** Same as stop(), so the hub can sit in a list of things to close. */
+  close(): Promise<void> {
+    return this.stop();
+  }
+
   async stop(): Promise<void> {
     const s = this.services;
     await this.app.close();
