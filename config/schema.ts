@@ -155,9 +155,23 @@ export const HubFile = Type.Object(
               bucket: Type.String({ description: 'Bucket (INFLUX_BUCKET)' }),
               /** Never in a file: set INFLUX_TOKEN. */
               token: Type.Optional(Type.String({ description: 'Only from the environment: INFLUX_TOKEN' })),
+              timeoutMs: Type.Integer({ default: 10_000, minimum: 100, maximum: 300_000, description: 'Timeout of one HTTP request to InfluxDB' }),
+              retries: Type.Integer({ default: 2, minimum: 0, maximum: 10, description: 'Retries of a failed request that may pass on retry (unreachable, 429, 5xx); 401/403/404/4xx never' }),
             },
             { additionalProperties: false },
           ),
+        ),
+        /** The store-and-forward buffer in front of a remote store (influx): docs/influxdb.md. */
+        buffer: Type.Object(
+          {
+            dir: Type.String({ default: '', description: 'Directory of the store-and-forward buffer (influx); empty means buffer/ under dataDir' }),
+            maxBytes: Type.Integer({ default: 1_073_741_824, minimum: 1_048_576, description: 'Disk the buffer may use; when full, new readings are refused (sources are held back, MQTT keeps them in the broker)' }),
+            segmentBytes: Type.Integer({ default: 16_777_216, minimum: 65_536, maximum: 1_073_741_824, description: 'Size of one buffer segment file (at most maxBytes)' }),
+            directTimeoutMs: Type.Integer({ default: 5000, minimum: 100, maximum: 600_000, description: 'A write the remote store takes longer for goes to the buffer instead' }),
+            replayBatch: Type.Integer({ default: 10_000, minimum: 1, maximum: 1_000_000, description: 'Readings per request while replaying the buffer' }),
+            retryMaxMs: Type.Integer({ default: 30_000, minimum: 100, maximum: 3_600_000, description: 'Longest pause between attempts while the remote store is down' }),
+          },
+          { additionalProperties: false, default: {} },
         ),
       },
       { additionalProperties: false, default: {} },
