@@ -15,6 +15,8 @@ import { distinctSamples, VictoriaMetrics, victoriaMetricsMissing } from '../inf
 import { BufferedTelemetryStore } from './buffered-store.ts';
 
 const missing = victoriaMetricsMissing();
+// CI must run these (exact counts), so there a missing binary fails instead of skipping.
+if (missing && process.env['CI']) throw new Error(`VictoriaMetrics is required in CI: ${missing}`);
 if (missing) console.warn(`VictoriaMetrics tests skipped: ${missing}`);
 const T0 = Date.UTC(2026, 0, 15);
 const ASSETS = 20;

@@ -22,6 +22,8 @@ import { CRASH_ASSETS, CRASH_FIELDS, CRASH_REPLAY_READINGS, crashBatchTs, crashS
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '../..');
 const missing = victoriaMetricsMissing();
+// CI must run these (exact counts), so there a missing binary fails instead of skipping.
+if (missing && process.env['CI']) throw new Error(`VictoriaMetrics is required in CI: ${missing}`);
 if (missing) console.warn(`VictoriaMetrics tests skipped: ${missing}`);
 
 interface Run {

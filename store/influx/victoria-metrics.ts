@@ -54,9 +54,10 @@ export class VictoriaMetrics {
     this.port = port;
   }
 
-  static async start(): Promise<VictoriaMetrics> {
-    const vm = new VictoriaMetrics(mkdtempSync(path.join(os.tmpdir(), 'warmgrid-vm-')), await freePort());
-    await vm.start();
+  /** Starts a server on `port` (default: a free one); `start: false` only prepares it. */
+  static async start(opts: { port?: number; start?: boolean } = {}): Promise<VictoriaMetrics> {
+    const vm = new VictoriaMetrics(mkdtempSync(path.join(os.tmpdir(), 'warmgrid-vm-')), opts.port ?? (await freePort()));
+    if (opts.start ?? true) await vm.start();
     return vm;
   }
 
