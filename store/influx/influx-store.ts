@@ -164,8 +164,10 @@ export class InfluxTelemetryStore implements TelemetryStore {
     const base = { url: this.#opts.url, bucket: this.#opts.bucket };
     if (ping.status !== 'up') return { ...ping, ...base };
     if (err) {
-      const d = err.details as { httpStatus?: number } | undefined;
-      return { status: err.retryable ? 'degraded' : 'down', detail: err.message, ...base, ...(d?.httpStatus ? { httpStatus: d.httpStatus } : {}) };
+      // Refused credentials or a missing bucket stop every write: down. A refused batch or a passing failure: degraded.
+      const d = err.details as { httpStatus?: number; reason?: string } | undefined;
+      const blocked = d?.reason === 'auth' || d?.reason === 'not_found';
+      return { status: blocked ? 'down' : 'degraded', detail: err.message, ...base, ...(d?.httpStatus ? { httpStatus: d.httpStatus } : {}) };
     }
     return { status: 'up', ...base };
   }

@@ -83,6 +83,8 @@ describe('InfluxDB write path', () => {
     expect((err as Error).message).toMatch(message);
     expect(seen).toHaveLength(1);
     expect(store.stats().writeErrors).toBe(1);
+    // Refused credentials or a missing bucket stop every write; a refused batch does not.
+    expect(await store.health()).toMatchObject({ status: reason === 'data' ? 'degraded' : 'down', httpStatus: status });
   });
 
   it('retries 5xx and 429 a bounded number of times, then reports the store unavailable', async () => {
