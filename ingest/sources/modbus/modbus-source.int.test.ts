@@ -192,6 +192,45 @@ function waitFor(cond: () => boolean, timeoutMs = 5000, what = 'condition'): Pro
   });
 }
 
+/** A slow device (every answer after `delayMs`) that records how many requests it had in progress at once. */
+async function slowServer(delayMs: number): Promise<{ port: number; maxInFlight: () => number; log: string[]; close(): Promise<void> }> {
+  const tables = table();
+  const log: string[] = [];
+  let inFlight = 0;
+  let max = 0;
+  const later = (what: string, fn: () => void): void => {
+    inFlight++;
+    max = Math.max(max, inFlight);
+    log.push(what);
+    setTimeout(() => {
+      inFlight--;
+      fn();
+    }, delayMs);
+  };
+  const regs = (area: 'holding' | 'input', addr: number, len: number): number[] => Array.from({ length: len }, (_, i) => tables[area].get(addr + i) ?? 0);
+  const vector = {
+    getHoldingRegister: (addr: number, _u: number, cb: (e: Error | null, v: number) => void) => later(`FC3 ${addr}`, () => cb(null, regs('holding', addr, 1)[0]!)),
+    getMultipleHoldingRegisters: (addr: number, len: number, _u: number, cb: (e: Error | null, v: number[]) => void) => later(`FC3 ${addr}`, () => cb(null, regs('holding', addr, len))),
+    getInputRegister: (addr: number, _u: number, cb: (e: Error | null, v: number) => void) => later(`FC4 ${addr}`, () => cb(null, regs('input', addr, 1)[0]!)),
+    getMultipleInputRegisters: (addr: number, len: number, _u: number, cb: (e: Error | null, v: number[]) => void) => later(`FC4 ${addr}`, () => cb(null, regs('input', addr, len))),
+    getCoil: (addr: number, _u: number, cb: (e: Error | null, v: boolean) => void) => cb(null, tables.coil.get(addr) ?? false),
+    getDiscreteInput: (addr: number, _u: number, cb: (e: Error | null, v: boolean) => void) => cb(null, tables.discrete.get(addr) ?? false),
+    setRegisterArray: (addr: number, values: number[], _u: number, cb: (e: Error | null) => void) =>
+      later(`FC16 ${addr}`, () => {
+        values.forEach((v, i) => tables.holding.set(addr + i, v));
+        cb(null);
+      }),
+  };
+  const server = await new Promise<ServerTCP>((resolve, reject) => {
+    const srv = new ServerTCP(vector as never, { host: '127.0.0.1', port: '0' as unknown as number, unitID: 255 });
+    srv.on('socketError', () => {});
+    srv.once('initialized', () => resolve(srv));
+    srv.once('serverError', reject);
+  });
+  const port = ((server as unknown as { _server: Server })._server.address() as AddressInfo).port;
+  return { port, maxInFlight: () => max, log, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
 describe('Modbus source against a bare ServerTCP with a hand-written register table', () => {
   it('the test template is valid', () => {
     expect(validateModbusTemplate(TEMPLATE)).toEqual([]);
@@ -282,5 +321,22 @@ describe('Modbus source against a bare ServerTCP with a hand-written register ta
     expect(bare.writes).toHaveLength(4);
     const t0 = Date.now();
     await waitFor(() => readings.some((r) => r.ts >= t0 && r.fields['setpoint_c'] === 45 && r.fields['pump_enable'] === false), 3000, 'the written values polled');
+  });
+  it('queues a write behind the poll in progress: the device never has two requests at once', async () => {
+    const slow = await slowServer(80);
+    cleanups.push(() => slow.close());
+    const { src, readings } = await source(slow.port, { writes: { enabled: true }, intervalMs: 300, timeoutMs: 1000 });
+    await waitFor(() => slow.log.length >= 1, 3000, 'a poll in progress');
+    const writes = [src.writePoint('ss1', 'setpoint_c', 41), src.writePoint('ss1', 'setpoint_c', 42)];
+    const results = await Promise.all(writes);
+    expect(results.map((r) => [r.readBack, r.ok])).toEqual([
+      [41, true],
+      [42, true],
+    ]);
+    await waitFor(() => readings.some((r) => r.fields['setpoint_c'] === 42), 3000, 'the last write polled');
+    expect(slow.maxInFlight()).toBe(1);
+    // Each write and its read-back are adjacent: no poll request slipped in between.
+    const w = slow.log.indexOf('FC16 10');
+    expect(slow.log.slice(w, w + 4)).toEqual(['FC16 10', 'FC3 10', 'FC16 10', 'FC3 10']);
   });
 });
