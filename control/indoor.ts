@@ -215,6 +215,8 @@ export function indoorStats(samples: readonly RoomSample[], now: number, opts: {
 export interface FeedbackConfig {
   /** Which statistic is controlled: the substation's quantile, or the lowest building quantile. */
   controlled: 'substation' | 'coldest_building';
+  /** The quantile of apartment temperatures that is controlled (0.1: the 10th percentile). */
+  quantile: number;
   /** Target of the controlled quantile (°C): a margin above 18 °C for sensor bias and the spread below it. */
   targetC: number;
   /** Proportional gain: K of supply per K of room error. */
@@ -224,6 +226,10 @@ export interface FeedbackConfig {
   /** Bounds of the shift (K). */
   shiftMinK: number;
   shiftMaxK: number;
+  /** Above this share of apartments below 18 °C, push up harder: the goal is nobody below 18 °C, not a quantile. */
+  coldShare: number;
+  /** K of extra (positive) error per unit share above `coldShare`. */
+  coldGainK: number;
   /** Above this share of apartments over 22 °C, push down harder while the cold tail has margin. */
   overheatShare: number;
   /** K of extra (negative) error per unit share above `overheatShare`. */
@@ -235,11 +241,14 @@ export interface FeedbackConfig {
 
 export const DEFAULT_FEEDBACK: FeedbackConfig = {
   controlled: 'substation',
-  targetC: 18.5,
+  quantile: 0.1,
+  targetC: 19,
   kp: 2,
   integralH: 12,
   shiftMinK: -15,
   shiftMaxK: 15,
+  coldShare: 0.01,
+  coldGainK: 80,
   overheatShare: 0.1,
   overheatGainK: 4,
   minValid: 5,
@@ -275,7 +284,9 @@ export function enoughValid(stats: IndoorStats, cfg: FeedbackConfig): boolean {
 /**
  * One step of the PI feedback.
  *
- *   e = T_target − T_q  (T_q: the controlled quantile), minus overheatGain·(share>22 − overheatShare) while e < 0;
+ *   e = T_target − T_q  (T_q: the controlled quantile)
+ *       + coldGain·(share<18 − coldShare)                 when more than coldShare of the flats are below 18 °C,
+ *       − overheatGain·(share>22 − overheatShare)         else while e < 0 (the cold tail has margin);
  *   P = kp·e;  I += kp·e·Δt/T_i;  shift = clamp(P + I, shiftMin, shiftMax).
  *
  * Anti-windup: the integral does not move in a direction that the final setpoint cannot follow (`saturation`: the
@@ -291,8 +302,10 @@ export function feedbackStep(state: FeedbackState, now: number, stats: IndoorSta
     return { state: { integralK: i, lastTs: now }, termK: i, pK: 0, iK: i, errorK: null, controlledC: controlled, frozen: 'too_few_valid', bounded: null };
   }
   let e = cfg.targetC - controlled;
+  const under = stats.shareBelowLow ?? 0;
   const over = stats.shareAboveHigh ?? 0;
-  if (e < 0 && over > cfg.overheatShare) e -= cfg.overheatGainK * (over - cfg.overheatShare);
+  if (under > cfg.coldShare) e += cfg.coldGainK * (under - cfg.coldShare);
+  else if (e < 0 && over > cfg.overheatShare) e -= cfg.overheatGainK * (over - cfg.overheatShare);
   // Hours since the last step, capped so a long gap (restart, outage) does not integrate a stale error at once.
   const dtH = state.lastTs === null ? 0 : Math.min(1, Math.max(0, (now - state.lastTs) / 3_600_000));
   const p = cfg.kp * e;
