@@ -81,10 +81,12 @@ export function decodeJson(payload: Uint8Array, opts: JsonTemplateOptions): Json
     quality = q as Quality;
   }
 
-  // A null-prototype object: a payload key such as "__proto__" stays an ordinary (and later rejected) field name.
-  const fields = Object.create(null) as Record<string, FieldValue>;
+  // A plain object (fast properties; payloads with the same keys share one hidden class). "__proto__" would set its
+  // prototype, so that one key is refused here; every other name is checked by the pipeline.
+  const fields: Record<string, FieldValue> = {};
   const problems: Problem[] = [];
-  for (const key of Object.keys(obj)) {
+  const rename = opts.rename;
+  for (const key in obj) {
     if (key === 'ts' || key === 'quality') continue;
     const v = obj[key];
     if (key === 'forecast') {
@@ -92,8 +94,9 @@ export function decodeJson(payload: Uint8Array, opts: JsonTemplateOptions): Json
       continue;
     }
     if (v === null) continue;
-    const name = opts.rename?.[key] ?? key;
-    if (typeof v === 'number' || typeof v === 'boolean') fields[name] = v;
+    const name = rename === undefined ? key : (rename[key] ?? key);
+    if (name === '__proto__') problems.push({ reason: 'invalid_field', detail: 'field name "__proto__" is not snake_case' });
+    else if (typeof v === 'number' || typeof v === 'boolean') fields[name] = v;
     else problems.push({ reason: 'wrong_type', detail: `${key.slice(0, 64)} must be a number or a boolean, got ${describe(v)}` });
   }
   return { ok: true, ts, quality, fields, problems };
@@ -121,9 +124,9 @@ function forecastFields(v: unknown, ts: number | null, horizons: readonly number
       problems.push({ reason: 'wrong_type', detail: `forecast[${i}] must be an object with a ts` });
       return;
     }
-    const values: Record<string, number> = Object.create(null) as Record<string, number>;
+    const values: Record<string, number> = {};
     for (const [k, x] of Object.entries(p as Record<string, unknown>)) {
-      if (k === 'ts' || x === null) continue;
+      if (k === 'ts' || k === '__proto__' || x === null) continue;
       if (typeof x !== 'number') {
         problems.push({ reason: 'wrong_type', detail: `forecast[${i}].${k.slice(0, 64)} must be a number, got ${describe(x)}` });
         return;

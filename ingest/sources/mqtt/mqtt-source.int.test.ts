@@ -7,14 +7,19 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sparkplug from 'sparkplug-payload';
+import { Value } from '@sinclair/typebox/value';
 import mqtt, { type MqttClient } from 'mqtt';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../../core/log.ts';
+import { AssetTree } from '../../../config/asset-tree.ts';
+import { systemClock } from '../../../core/clock.ts';
+import { REDACT_PATHS, silentLogger } from '../../../core/log.ts';
 import type { Reading } from '../../reading.ts';
 import type { TelemetryStore } from '../../../store/telemetry-store.ts';
 import { startTestHub, type TestHub } from '../../../test/helpers/hub.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../broker/embedded-broker.ts';
-import type { MqttSource } from './mqtt-source.ts';
+import { MqttSourceConfig } from './config.ts';
+import { MqttSource } from './mqtt-source.ts';
 
 const codec = sparkplug.get('spBv1.0')!;
 const MOSQUITTO_URL = process.env['MQTT_URL'];
@@ -400,4 +405,36 @@ suite(
 
 describe.skipIf(!MOSQUITTO_URL)('Mosquitto (MQTT 5): runs when MQTT_URL is set, e.g. MQTT_URL=mqtt://127.0.0.1:1883', () => {
   suite('MQTT source against Mosquitto (MQTT 5)', async () => ({ url: MOSQUITTO_URL!, protocolVersion: 5, close: async () => {} }), { sharedSubscriptions: true });
+});
+
+describe('MQTT source start-up problems', () => {
+  function sourceWith(over: Record<string, unknown>, lines: string[]): MqttSource {
+    const cfg = Value.Default(
+      MqttSourceConfig,
+      Value.Convert(MqttSourceConfig, { id: 'x', kind: 'mqtt', clientId: 'wg-startup', connectTimeoutMs: 500, reconnect: { minMs: 50, maxMs: 100 }, topics: [{ filter: 'a/+', asset: '{1}' }], ...over }),
+    ) as MqttSourceConfig;
+    const log = pino({ level: 'info', redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, { write: (s: string) => void lines.push(s) });
+    return new MqttSource(cfg, { log, clock: systemClock, assets: new AssetTree({ company: { id: 'c', name: 'c' }, climate: { city: 'x', designOutdoorC: -5, seasonStart: '11-15', seasonEnd: '03-15' }, heatSources: [], weatherStations: [] }), templates: new Map(), emit: async () => {}, reject: () => {} });
+  }
+
+  it('does not hold up start-up when the broker refuses, says why once, and never logs the password', async () => {
+    const b = await startEmbeddedBroker({ port: 0, log: silentLogger(), username: 'hub', password: 'right-one' });
+    const lines: string[] = [];
+    // MQTT 5 against aedes (3.1.1 only): refused with "unacceptable protocol version".
+    const v5 = sourceWith({ url: b.url, protocolVersion: 5 }, lines);
+    await v5.start();
+    await waitFor('a few retries', () => lines.length >= 2);
+    expect(v5.health()).toMatchObject({ status: 'down', connected: false });
+    expect(lines.filter((l) => l.includes('set protocolVersion: 4'))).toHaveLength(1);
+    await v5.stop();
+
+    lines.length = 0;
+    const wrong = sourceWith({ url: b.url, protocolVersion: 4, username: 'hub', password: 'hunter2-secret' }, lines);
+    await wrong.start();
+    expect(wrong.health()['status']).toBe('down');
+    expect(lines.filter((l) => l.includes('refused the credentials'))).toHaveLength(1);
+    expect(lines.join('\n') + JSON.stringify(wrong.health())).not.toContain('hunter2-secret');
+    await wrong.stop();
+    await b.close();
+  });
 });

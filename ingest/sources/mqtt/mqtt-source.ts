@@ -22,8 +22,11 @@
  * (MQTT 5) messages in flight; `maxInFlight` bounds what the hub holds (beyond it `cb` is held back, which stops mqtt.js
  * reading the socket: TCP backpressure). ingest/sources/mqtt/mqtt-source.int.test.ts pins this behaviour.
  *
- * Per-device order: one `emit` is in flight at a time (source.ts contract); messages arriving meanwhile form the next
- * batch, so batches grow with load.
+ * Batching: the readings of all messages handled in one event-loop turn (one socket read) go to the pipeline in one
+ * `emit`, at once, while earlier emits may still be waiting for the store; the pipeline fills its store batches from
+ * them, so store writes follow each other without gaps and nothing waits for a flush timer under load. This relies on
+ * the pipeline handling emits in call order (it does: validation is synchronous and the batch writer keeps order), so
+ * readings of one asset are stored in arrival order even with several emits in flight.
  */
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type IConnackPacket, type IPublishPacket, type ISubscriptionGrant, type MqttClient, type Packet } from 'mqtt';
@@ -125,7 +128,7 @@ export class MqttSource implements Source {
   readonly #warn: RateLimitedLog;
   #client: MqttClient | null = null;
   #batch: Batch = newBatch();
-  #emitting: Promise<void> | null = null;
+  readonly #emitting = new Set<Promise<void>>();
   #flushScheduled = false;
   /** Messages whose readings wait for durability (queued or in the emit in flight). */
   #holding = 0;
@@ -135,9 +138,11 @@ export class MqttSource implements Source {
   #subscribed = false;
   #everConnected = false;
   #reconnectDelay: number;
+  /** Reconnects forced by store failures in a row (reset by a successful emit); drives their backoff. */
   #emitFailures = 0;
   #failTimer: NodeJS.Timeout | null = null;
   #lastError: string | null = null;
+  #loggedRefusal: string | null = null;
   readonly #rebirthAt = new Map<string, number>();
   readonly #rejects = new Map<string, number>();
   readonly #stats = { received: 0, durable: 0, readings: 0, emits: 0, emitFailures: 0, connects: 0, droppedAcks: 0, rebirthRequests: 0 };
@@ -171,6 +176,8 @@ export class MqttSource implements Source {
       reconnectOnConnackError: true,
       // Subscriptions are made on every connect (below), so a changed config takes effect with a kept session.
       resubscribe: false,
+      // mqtt.js logs every packet through `debug`; a no-op saves its per-packet cost on the hot path.
+      log: () => {},
       // No topicAliasMaximum: the broker then never sends topic aliases, and packet.topic is always the full topic.
       ...(cfg.protocolVersion === 5 ? { properties: { sessionExpiryInterval: cfg.sessionExpirySec, receiveMaximum: cfg.receiveMaximum } } : {}),
       ...(cfg.username !== undefined ? { username: cfg.username } : {}),
@@ -223,7 +230,7 @@ export class MqttSource implements Source {
     await ready;
     clearTimeout(timer);
     this.#startWaiter = null;
-    if (!this.#subscribed) this.#ctx.log.warn({ url: safeUrl(cfg.url) }, 'MQTT broker not reachable yet; retrying in the background');
+    if (!this.#subscribed) this.#ctx.log.warn({ url: safeUrl(cfg.url), reason: this.#lastError ?? 'no answer' }, 'MQTT source not connected yet; retrying in the background');
   }
 
   #rawSend: ClientInternals['_sendPacket'] | null = null;
@@ -240,6 +247,7 @@ export class MqttSource implements Source {
     this.#everConnected = true;
     this.#stats.connects++;
     this.#lastError = null;
+    this.#loggedRefusal = null;
     this.#reconnectDelay = this.#cfg.reconnect.minMs;
     client.options.reconnectPeriod = this.#cfg.reconnect.minMs;
     this.#ctx.log.info({ url: safeUrl(this.#cfg.url), clientId: this.#cfg.clientId, sessionPresent: connack.sessionPresent }, 'connected to MQTT broker');
@@ -273,15 +281,27 @@ export class MqttSource implements Source {
     this.#stats.droppedAcks += this.#gate.reset();
   }
 
+  /**
+   * Connection errors: a refusal someone must fix (protocol version, credentials) is an ERROR, logged once until the
+   * next successful connect; anything else heals itself (the client reconnects with backoff) and is a rate-limited WARN.
+   */
   #onError(err: Error & { code?: number | string }): void {
     this.#lastError = err.message;
     const rc = typeof err.code === 'number' ? err.code : undefined;
+    let advice: string | null = null;
     if (rc === 1 || rc === 0x84) {
-      this.#ctx.log.error({ err }, `the MQTT broker refused protocol version ${this.#cfg.protocolVersion === 5 ? '5' : '3.1.1'}; set protocolVersion: ${this.#cfg.protocolVersion === 5 ? 4 : 5} for source ${this.id}`);
+      const other = this.#cfg.protocolVersion === 5 ? 4 : 5;
+      advice = `the MQTT broker refused protocol version ${this.#cfg.protocolVersion === 5 ? '5' : '3.1.1'}; set protocolVersion: ${other} for source ${this.id}`;
     } else if (rc === 4 || rc === 5 || rc === 0x86 || rc === 0x87) {
-      this.#ctx.log.error({ err }, `the MQTT broker refused the credentials of source ${this.id}`);
-    } else {
-      this.#warn.warn(`mqtt-error:${String(err.code ?? err.message)}`, { err }, 'MQTT client error');
+      advice = `the MQTT broker refused the credentials of source ${this.id} (username, password or client certificate)`;
+    } else if (rc === 2 || rc === 0x85) {
+      advice = `the MQTT broker refused client id "${this.#cfg.clientId}" of source ${this.id}`;
+    }
+    if (advice === null) {
+      this.#warn.warn(`mqtt-error:${String(err.code ?? err.message)}`, { err, url: safeUrl(this.#cfg.url) }, 'MQTT connection problem; retrying');
+    } else if (advice !== this.#loggedRefusal) {
+      this.#loggedRefusal = advice;
+      this.#ctx.log.error({ err, url: safeUrl(this.#cfg.url) }, advice);
     }
   }
 
@@ -391,7 +411,7 @@ export class MqttSource implements Source {
   }
 
   #scheduleFlush(): void {
-    if (this.#flushScheduled || this.#emitting) return;
+    if (this.#flushScheduled) return;
     this.#flushScheduled = true;
     // After the current socket chunk: mqtt.js handles its packets in process.nextTick steps, before setImmediate.
     setImmediate(() => {
@@ -401,11 +421,11 @@ export class MqttSource implements Source {
   }
 
   #flush(): void {
-    if (this.#emitting || this.#batch.readings.length === 0) return;
+    if (this.#batch.readings.length === 0) return;
     const b = this.#batch;
     this.#batch = newBatch();
     this.#stats.emits++;
-    this.#emitting = this.#ctx
+    const p: Promise<void> = this.#ctx
       .emit(b.readings)
       .then(
         () => {
@@ -417,25 +437,26 @@ export class MqttSource implements Source {
         (err: unknown) => this.#emitFailed(err, b),
       )
       .finally(() => {
-        this.#emitting = null;
+        this.#emitting.delete(p);
         this.#holding -= b.messages;
         const paused = this.#pausedCb;
         if (paused && this.#holding < this.#cfg.maxInFlight) {
           this.#pausedCb = null;
           paused();
         }
-        if (this.#batch.readings.length > 0) this.#flush();
       });
+    this.#emitting.add(p);
   }
 
   #emitFailed(err: unknown, b: Batch): void {
     this.#stats.emitFailures++;
-    this.#emitFailures++;
     this.#lastError = `store did not take ${b.readings.length} readings`;
     this.#warn.warn('emit-failed', { err, readings: b.readings.length, messages: b.messages }, 'readings not stored; their MQTT messages stay unacknowledged and are re-sent after a reconnect');
     if (this.#stopping || this.#failTimer || b.tokens.length === 0) return;
-    // The broker re-sends unacknowledged messages only on a new connection. Wait (backoff) so a store that is down
-    // is not hammered, then drop the connection; later PUBACKs are stuck behind these anyway (receipt order).
+    // The broker re-sends unacknowledged messages only on a new connection. Wait (backoff, growing while the store
+    // keeps failing) so a store that is down is not hammered, then drop the connection; later PUBACKs are stuck behind
+    // these anyway (receipt order).
+    this.#emitFailures++;
     const delay = Math.min(this.#cfg.reconnect.maxMs, this.#cfg.reconnect.minMs * 2 ** Math.min(this.#emitFailures - 1, 16));
     this.#failTimer = setTimeout(() => {
       this.#failTimer = null;
@@ -446,8 +467,8 @@ export class MqttSource implements Source {
 
   async #drain(): Promise<void> {
     for (;;) {
-      if (this.#emitting) {
-        await this.#emitting;
+      if (this.#emitting.size > 0) {
+        await Promise.all(this.#emitting);
         continue;
       }
       if (this.#batch.readings.length === 0) return;

@@ -277,7 +277,7 @@ export class SparkplugSessions {
       const ts = m.timestamp ?? payload.timestamp ?? now;
       byTs ??= new Map();
       let fields = byTs.get(ts);
-      if (!fields) byTs.set(ts, (fields = Object.create(null) as Record<string, FieldValue>));
+      if (!fields) byTs.set(ts, (fields = {}));
       fields[field] = m.value;
     }
     if (unknownAlias > 0) problem('sparkplug_alias', `${unknownAlias} metric(s) with an alias the birth did not define`, true);
