@@ -5,6 +5,7 @@
  */
 import { sql, type Kysely, type Migration } from 'kysely';
 import { alarmMigrations } from '../alarms/migrations.ts';
+import { controlMigrations } from '../control/migrations.ts';
 import { ticketMigrations } from '../tickets/migrations.ts';
 import type { Dialect } from './db.ts';
 
@@ -15,6 +16,7 @@ type AnyDb = Kysely<any>;
 const FEATURE_MIGRATIONS: ((dialect: Dialect) => Record<string, Migration>)[] = [
   alarmMigrations,
   ticketMigrations,
+  controlMigrations,
 ];
 
 export function migrations(dialect: Dialect): Record<string, Migration> {

@@ -1,6 +1,7 @@
 /** Table types of the state database, for Kysely. */
 import type { Generated } from 'kysely';
 import type { AlarmTables } from '../alarms/schema.ts';
+import type { ControlTables } from '../control/migrations.ts';
 import type { TicketTables } from '../tickets/schema.ts';
 
 export interface UsersTable {
@@ -74,4 +75,4 @@ export interface StateSchema {
   setup_tokens: SetupTokensTable;
   audit_log: AuditLogTable;
 }
-export interface StateSchema extends AlarmTables, TicketTables {}
+export interface StateSchema extends AlarmTables, TicketTables, ControlTables {}
