@@ -8,6 +8,7 @@
  *   templates/     device templates (register maps, node paths), also looked up in config/templates/
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { ControlConfig } from '../control/config-schema.ts';
 
 const Id = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$', description: 'Unique id: letters, digits, _ . -' });
 const Name = Type.String({ minLength: 1, maxLength: 200, description: 'Display name' });
@@ -206,6 +207,8 @@ export const HubFile = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    /** Regulation advice and setpoint writes (control/). */
+    control: ControlConfig,
   },
   { additionalProperties: false },
 );
