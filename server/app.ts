@@ -17,10 +17,12 @@ import { installErrorHandler } from './error-handler.ts';
 import { LiveHub } from './live.ts';
 import { VIEW } from './roles.ts';
 import { adminRoutes } from './routes/admin.ts';
+import { alarmRoutes } from './routes/alarms.ts';
 import { assetRoutes } from './routes/assets.ts';
 import { authRoutes } from './routes/auth.ts';
 import { healthRoutes } from './routes/health.ts';
 import { telemetryRoutes } from './routes/telemetry.ts';
+import { ticketRoutes } from './routes/tickets.ts';
 import type { HubServices } from './services.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -111,6 +113,8 @@ export async function buildApp(s: HubServices, opts: BuildAppOptions = {}): Prom
         { name: 'telemetry', description: 'Latest values, history and HTTP ingest' },
         { name: 'auth', description: 'Login, sessions, first-run setup, wall-display sessions' },
         { name: 'admin', description: 'Users, API tokens, audit log' },
+        { name: 'alarms', description: 'Alarms (ISA-18.2), rules, KPIs' },
+        { name: 'tickets', description: 'Service tickets, teams, webhooks' },
       ],
     },
   });
@@ -130,6 +134,8 @@ export async function buildApp(s: HubServices, opts: BuildAppOptions = {}): Prom
   healthRoutes(app, s);
   assetRoutes(app, s);
   telemetryRoutes(app, s);
+  alarmRoutes(app, s);
+  ticketRoutes(app, s);
 
   app.get('/api/live', { websocket: true, config: { access: VIEW }, schema: { hide: true } }, (socket) => {
     live.attach(socket);

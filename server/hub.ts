@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { Alarms } from '../alarms/service.ts';
 import type { HubConfig } from '../config/load.ts';
 import { systemClock, type Clock } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
@@ -16,6 +17,7 @@ import { SetpointWriters, type Source } from '../ingest/source.ts';
 import { AuditLog } from '../state/audit.ts';
 import { openStateDb } from '../state/db.ts';
 import { createTelemetryStore } from '../store/index.ts';
+import { Tickets } from '../tickets/index.ts';
 import type { ComponentHealth, TelemetryStore } from '../store/telemetry-store.ts';
 import { buildApp } from './app.ts';
 import { AuthService } from './auth/auth-service.ts';
@@ -80,6 +82,10 @@ export class Hub {
       maxPastMs: config.hub.pipeline.maxPastMs,
     });
     pipeline.seedLatest(await store.latest());
+    const alarms = new Alarms({ db: state.db, audit, assets: config.assets, clock, log: log.child({ component: 'alarms' }), bus, latest: (a) => pipeline.latest(a), config: config.alarms });
+    const tickets = new Tickets({ db: state.db, assets: config.assets, config: config.alarms.tickets, clock, log: log.child({ component: 'tickets' }), bus, alarms });
+    await alarms.start();
+    await tickets.start();
 
     const sources: Source[] = [];
     const services: HubServices = {
@@ -98,6 +104,8 @@ export class Hub {
       auth,
       audit,
       sessionSecret,
+      alarms,
+      tickets,
     };
     const app = await buildApp(services, { logger: log, ...(opts.staticDir ? { staticDir: opts.staticDir } : {}) });
     await app.ready();
@@ -144,6 +152,8 @@ export class Hub {
       }
     }
     await s.pipeline.close();
+    await s.alarms.stop();
+    await s.tickets.stop();
     await s.store.close();
     await s.state.close();
   }

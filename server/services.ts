@@ -1,4 +1,5 @@
 /** What the HTTP layer is given: built by server/hub.ts, or by a test with real parts. */
+import type { Alarms } from '../alarms/service.ts';
 import type { AssetTree } from '../config/asset-tree.ts';
 import type { HubConfig } from '../config/load.ts';
 import type { Clock } from '../core/clock.ts';
@@ -9,6 +10,7 @@ import type { SetpointWriters, Source } from '../ingest/source.ts';
 import type { AuditLog } from '../state/audit.ts';
 import type { StateDbHandle } from '../state/db.ts';
 import type { ComponentHealth, TelemetryStore } from '../store/telemetry-store.ts';
+import type { Tickets } from '../tickets/index.ts';
 import type { AuthService } from './auth/auth-service.ts';
 
 export interface HubServices {
@@ -30,4 +32,8 @@ export interface HubServices {
   audit: AuditLog;
   /** Key that signs session cookies. */
   sessionSecret: string;
+  /** Alarm engine, rules and KPIs (alarms/service.ts). */
+  alarms: Alarms;
+  /** Tickets and webhooks (tickets/index.ts). */
+  tickets: Tickets;
 }
