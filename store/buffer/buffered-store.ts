@@ -55,7 +55,7 @@ import { RateLimitedLog, silentLogger, type Logger } from '../../core/log.ts';
 import type { Reading } from '../../ingest/reading.ts';
 import type { ComponentHealth, HealthStatus, HistoryQuery, HistoryResult, LatestByAsset, StoreStats, TelemetryStore } from '../telemetry-store.ts';
 import { refusalOf, type RefusalReason } from './remote.ts';
-import { SegmentLog, type LogRecord, type RecoveryReport } from './segment-log.ts';
+import { SegmentLog, type LogRecord, type Position, type RecoveryReport } from './segment-log.ts';
 
 export interface BufferOptions {
   /** Directory of the log (created if missing), e.g. `<dataDir>/buffer`. */
@@ -116,6 +116,12 @@ interface Failure {
 }
 
 const TIMED_OUT = Symbol('timed out');
+
+/** Records read from the log and the readings they hold. */
+interface Chunk {
+  records: LogRecord[];
+  readings: Reading[];
+}
 
 export class BufferedTelemetryStore implements TelemetryStore {
   readonly kind: string;
@@ -427,23 +433,34 @@ export class BufferedTelemetryStore implements TelemetryStore {
     else this.#log.warn({ err }, 'remote store not taking writes; buffering readings on disk');
   }
 
-  /** The replay loop: runs while in buffering mode, one remote write at a time. */
+  /**
+   * The replay loop: runs while in buffering mode. Remote writes go one at a time, oldest first; the next chunk is
+   * read and decoded while the current one is in flight.
+   */
   async #drain(): Promise<void> {
     const segments = this.#segments!;
+    const limits = { maxReadings: this.#o.replayMaxReadings, maxBytes: this.#o.replayReadBytes };
+    const load = async (from?: Position): Promise<Chunk> => {
+      const records = await segments.read(limits, from);
+      return { records, readings: records.flatMap((r) => decodeBatch(r.payload)) };
+    };
     let failures = 0;
     const started = this.#clock.now();
     let replayed = 0;
+    let ahead: Promise<Chunk> | null = null;
     while (this.#state === 'open') {
-      let records: LogRecord[];
+      let chunk: Chunk;
       try {
-        records = await segments.read({ maxReadings: this.#o.replayMaxReadings, maxBytes: this.#o.replayReadBytes });
+        chunk = await (ahead ?? load());
       } catch (err) {
+        ahead = null;
         if (this.#state !== 'open') return;
         this.#log.error({ err }, 'cannot read the store-and-forward buffer; retrying');
         await this.#sleep(this.#o.retryMaxMs);
         continue;
       }
-      if (records.length === 0) {
+      ahead = null;
+      if (chunk.records.length === 0) {
         const switched = await this.#serial(async () => {
           if (this.#state !== 'open' || !segments.empty) return false;
           this.#mode = 'direct';
@@ -462,9 +479,11 @@ export class BufferedTelemetryStore implements TelemetryStore {
         await segments.commit([]).catch(() => undefined);
         continue;
       }
-      const readings = records.flatMap((r) => decodeBatch(r.payload));
+      const last = chunk.records.at(-1)!;
+      const next = load({ segment: last.at.segment, offset: last.at.offset + last.meta.size });
+      next.catch(() => undefined);
       try {
-        await this.#deliver(readings);
+        await this.#deliver(chunk.readings);
       } catch (err) {
         if (this.#state !== 'open') return;
         this.#noteFailure(err);
@@ -476,10 +495,11 @@ export class BufferedTelemetryStore implements TelemetryStore {
       }
       failures = 0;
       this.#failure = null;
-      this.#stats.replayedReadings += readings.length;
-      replayed += readings.length;
+      this.#stats.replayedReadings += chunk.readings.length;
+      replayed += chunk.readings.length;
       try {
-        await segments.commit(records);
+        await segments.commit(chunk.records);
+        ahead = next;
       } catch (err) {
         if (this.#state !== 'open') return;
         this.#log.error({ err }, 'cannot move the store-and-forward buffer cursor; its records will be delivered again');

@@ -9,9 +9,10 @@
  * - `append(payload)` resolves once the record is on disk (write + fdatasync; a new segment's directory entry is
  *   fsynced too), so it survives kill -9 and power loss. It rejects with BACKPRESSURE when the log would grow past
  *   `maxBytes` (segment files counted whole). Appends are applied one at a time in call order.
- * - `read(limits)` returns the records from the cursor on, oldest first, without consuming them; `commit(records)`
- *   moves the cursor past records previously returned by `read` (in order, none skipped), deletes the segments left
- *   behind, and rewrites cursor.json. One reader: `read` and `commit` are not called concurrently with each other.
+ * - `read(limits, from)` returns the records from `from` (default: the cursor) on, oldest first, without consuming
+ *   them, so a reader may read ahead while it delivers; `commit(records)` moves the cursor past records previously
+ *   returned by `read` (the next ones after the cursor, in order, none skipped), deletes the segments left behind, and
+ *   rewrites cursor.json. One reader, whose commits do not overlap.
  * - The cursor file is written without fsync: if a crash loses its latest version, the older one makes the reader
  *   deliver some records a second time, which the remote store absorbs (writes are idempotent per asset, field, ts).
  *   It never runs ahead of delivered data, because it is written only after the remote accepted the records.
@@ -110,7 +111,8 @@ export class SegmentLog {
   #bytes = 0;
   #oldestAppendedAt: number | null = null;
   #tail: FileHandle | null = null;
-  #reader: { id: number; fh: FileHandle } | null = null;
+  /** Read handles by segment id, closed when their segment is deleted. */
+  readonly #readers = new Map<number, FileHandle>();
   #chain: Promise<unknown> = Promise.resolve();
   #closed = false;
   report: RecoveryReport = { segments: 0, records: 0, readings: 0, bytes: 0, tornBytes: 0, corruptBytes: 0, cursorReset: false };
@@ -159,11 +161,19 @@ export class SegmentLog {
     return this.#locked(() => this.#append(payload, count));
   }
 
-  async read(limits: ReadLimits): Promise<LogRecord[]> {
+  async read(limits: ReadLimits, from: Position = this.#cursor): Promise<LogRecord[]> {
     this.#assertOpen();
-    const seg = this.#segments[0];
-    if (!seg || this.#cursor.offset >= seg.size) return [];
-    const start = this.#cursor.offset;
+    let seg = this.#segments.find((sg) => sg.id === from.segment);
+    let start = from.offset;
+    if (seg && start >= seg.size) {
+      // The end of a closed segment: go on with the next one.
+      const next = this.#segments[this.#segments.indexOf(seg) + 1];
+      if (next) {
+        seg = next;
+        start = 0;
+      }
+    }
+    if (!seg || start >= seg.size) return [];
     const fh = await this.#readerFor(seg.id);
     let buf = await readAt(fh, start, Math.min(seg.size - start, Math.max(limits.maxBytes, HEADER_BYTES)));
     const out: LogRecord[] = [];
@@ -177,6 +187,8 @@ export class SegmentLog {
       }
       if (!r.ok) {
         if (r.problem === 'incomplete') break;
+        // A read ahead stops here; the read from the cursor that follows deals with the damage.
+        if (seg.id !== this.#cursor.segment || start !== this.#cursor.offset) break;
         // Recovery checked these bytes; damage since then (a failing disk) loses the rest of this segment only.
         this.#log.error({ segment: seg.id, offset: start + off, detail: r.detail }, 'buffer segment damaged after recovery; skipping the rest of it');
         this.report.corruptBytes += seg.size - (start + off);
@@ -216,8 +228,8 @@ export class SegmentLog {
     if (this.#closed) return;
     await this.#locked(async () => {
       this.#closed = true;
-      await this.#reader?.fh.close();
-      this.#reader = null;
+      for (const fh of this.#readers.values()) await fh.close();
+      this.#readers.clear();
       await this.#tail?.close();
       this.#tail = null;
     });
@@ -296,10 +308,8 @@ export class SegmentLog {
       this.#consumedRecords = 0;
       this.#consumedReadings = 0;
       this.#cursor = { segment: isTail ? head.id + 1 : this.#segments[0]!.id, offset: 0 };
-      if (this.#reader?.id === head.id) {
-        await this.#reader.fh.close();
-        this.#reader = null;
-      }
+      await this.#readers.get(head.id)?.close();
+      this.#readers.delete(head.id);
       if (isTail) {
         await this.#tail?.close();
         this.#tail = null;
@@ -321,11 +331,17 @@ export class SegmentLog {
   }
 
   async #readerFor(id: number): Promise<FileHandle> {
-    if (this.#reader?.id === id) return this.#reader.fh;
-    await this.#reader?.fh.close();
-    this.#reader = null;
-    const fh = await open(path.join(this.dir, segmentName(id)), 'r');
-    this.#reader = { id, fh };
+    let fh = this.#readers.get(id);
+    if (!fh) {
+      fh = await open(path.join(this.dir, segmentName(id)), 'r');
+      // Another read may have opened it meanwhile.
+      const other = this.#readers.get(id);
+      if (other) {
+        await fh.close();
+        return other;
+      }
+      this.#readers.set(id, fh);
+    }
     return fh;
   }
 

@@ -66,6 +66,7 @@ export class InfluxTelemetryStore implements TelemetryStore {
   readonly #log: Logger;
   readonly #encoder: LineEncoder;
   readonly #place: PlaceResolver;
+  readonly #linesPerRequest: number;
   #client: InfluxDB | null = null;
   #writer: InfluxWriter | null = null;
   #reader: InfluxReader | null = null;
@@ -84,6 +85,7 @@ export class InfluxTelemetryStore implements TelemetryStore {
     this.#log = opts.log ?? silentLogger();
     this.#place = opts.place ?? flatPlaces();
     this.#encoder = new LineEncoder(this.#place);
+    this.#linesPerRequest = Math.max(1, opts.maxLinesPerRequest ?? 5000);
   }
 
   /** Server URL (no credentials in it). */
@@ -127,13 +129,22 @@ export class InfluxTelemetryStore implements TelemetryStore {
     const stats = this.#stats;
     stats.pending += batch.length;
     try {
-      const enc = this.#encoder.encode(batch);
-      stats.readingsSkipped += enc.skippedReadings;
-      stats.valuesSkipped += enc.skippedValues;
-      const out = await this.#writer!.write(enc.lines);
-      stats.requests += out.requests;
-      stats.bytesSent += out.bytes;
-      stats.rowsWritten += enc.lines.length;
+      // One request per slice, sent in order; the next slice is encoded while the previous request is in flight.
+      const per = this.#linesPerRequest;
+      let inflight: Promise<unknown> | null = null;
+      for (let i = 0; i < batch.length; i += per) {
+        const enc = this.#encoder.encode(i === 0 && batch.length <= per ? batch : batch.slice(i, i + per));
+        stats.readingsSkipped += enc.skippedReadings;
+        stats.valuesSkipped += enc.skippedValues;
+        if (inflight) await inflight;
+        if (enc.lines.length === 0) continue;
+        inflight = this.#writer!.write(enc.lines).then((out) => {
+          stats.requests += out.requests;
+          stats.bytesSent += out.bytes;
+          stats.rowsWritten += enc.lines.length;
+        });
+      }
+      if (inflight) await inflight;
       stats.batchesWritten++;
       this.#lastWriteError = null;
     } catch (err) {

@@ -68,6 +68,8 @@ export interface EncodeResult {
 export class LineEncoder {
   readonly #place: PlaceResolver;
   readonly #prefixes = new Map<string, string>();
+  /** Escaped field key followed by `=`, per field name. */
+  readonly #keys = new Map<string, string>();
 
   constructor(place: PlaceResolver) {
     this.#place = place;
@@ -118,7 +120,9 @@ export class LineEncoder {
           skippedValues++;
           continue;
         }
-        fields += `${fields === '' ? '' : ','}${escape.tag(name)}=${text}`;
+        let key = this.#keys.get(name);
+        if (key === undefined) this.#keys.set(name, (key = `${escape.tag(name)}=`));
+        fields = fields === '' ? key + text : `${fields},${key}${text}`;
       }
       if (fields === '') {
         skippedReadings++;
