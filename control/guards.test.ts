@@ -1,19 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { allPass, autoTarget, checkWrite, failedSummary, type GuardInput, type WriteBounds } from './guards.ts';
 
-const B: WriteBounds = { minC: 30, maxC: 85, maxStepK: 5, maxRateKPerH: 8 };
+const B: WriteBounds = { min: 30, max: 85, maxStep: 5, maxRatePerH: 8 };
 
 function input(over: Partial<GuardInput> = {}): GuardInput {
   return {
     now: 0,
     point: 'supply_temp_setpoint_c',
+    unit: '°C',
     value: 62,
     enabled: true,
     writable: { min: 20, max: 90 },
     current: 60,
     currentAgeMs: 2000,
     maxCurrentAgeMs: 60_000,
-    recentChangesK: [],
+    recentChanges: [],
     ...over,
   };
 }
@@ -36,7 +37,7 @@ describe('write guards', () => {
     [{ value: 29 }, ['min', 'step', 'rate']],
     [{ value: 86, current: 84 }, ['max']],
     [{ value: 66 }, ['step']],
-    [{ value: 64, recentChangesK: [3, 2] }, ['rate']],
+    [{ value: 64, recentChanges: [3, 2] }, ['rate']],
     [{ current: null, currentAgeMs: null }, ['current', 'step', 'rate']],
     [{ currentAgeMs: 120_000 }, ['current']],
     [{ value: Number.NaN }, ['value', 'min', 'max', 'step', 'rate']],
@@ -52,7 +53,7 @@ describe('write guards', () => {
 });
 
 describe('auto mode target', () => {
-  const auto: WriteBounds = { minC: 30, maxC: 85, maxStepK: 1, maxRateKPerH: 3 };
+  const auto: WriteBounds = { min: 30, max: 85, maxStep: 1, maxRatePerH: 3 };
 
   it('moves at most one auto step toward the advice, within the rate left this hour', () => {
     expect(autoTarget(60, 64, [], auto, 0.5)).toBe(61);

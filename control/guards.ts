@@ -4,18 +4,21 @@
  * that fails, so the engineer sees the whole picture before confirming.
  */
 
+/** Bounds of a write, in the point's unit (K and °C for a supply setpoint, MPa for a pump ΔP setpoint). */
 export interface WriteBounds {
-  minC: number;
-  maxC: number;
-  /** Largest single change from the current setpoint (K). */
-  maxStepK: number;
-  /** Largest total change within any hour, this write included (K per hour). */
-  maxRateKPerH: number;
+  min: number;
+  max: number;
+  /** Largest single change from the current setpoint. */
+  maxStep: number;
+  /** Largest total change within any hour, this write included. */
+  maxRatePerH: number;
 }
 
 export interface GuardInput {
   now: number;
   point: string;
+  /** Unit of the point, for the messages. */
+  unit: string;
   value: number;
   /** Writes enabled for this substation (config or API). */
   enabled: boolean;
@@ -26,12 +29,12 @@ export interface GuardInput {
   currentAgeMs: number | null;
   maxCurrentAgeMs: number;
   /** Changes executed on this point within the last hour: |new − old| each. */
-  recentChangesK: readonly number[];
+  recentChanges: readonly number[];
   /** For a write from advice: its validity and age. */
   advice?: { valid: boolean; ageMs: number; maxAgeMs: number } | undefined;
 }
 
-export type CheckName = 'writer' | 'enabled' | 'value' | 'min' | 'max' | 'current' | 'step' | 'rate' | 'advice';
+export type CheckName = 'writer' | 'enabled' | 'value' | 'min' | 'max' | 'current' | 'step' | 'rate' | 'advice' | 'unchanged';
 
 export interface Check {
   name: CheckName;
@@ -49,17 +52,18 @@ export function checkWrite(inp: GuardInput, b: WriteBounds): Check[] {
   add('enabled', inp.enabled, inp.enabled ? 'setpoint writes are enabled for this substation' : 'setpoint writes are disabled for this substation');
   const finite = Number.isFinite(inp.value);
   add('value', finite, finite ? `${inp.value}` : 'the value is not a finite number');
-  const lo = Math.max(b.minC, inp.writable?.min ?? -Infinity);
-  const hi = Math.min(b.maxC, inp.writable?.max ?? Infinity);
-  add('min', finite && inp.value >= lo, `${inp.value} ≥ ${lo} (the curve's minimum and the device template's)`);
-  add('max', finite && inp.value <= hi, `${inp.value} ≤ ${hi} (the curve's maximum and the device template's)`);
+  const u = inp.unit;
+  const lo = Math.max(b.min, inp.writable?.min ?? -Infinity);
+  const hi = Math.min(b.max, inp.writable?.max ?? Infinity);
+  add('min', finite && inp.value >= lo, `${inp.value} ≥ ${lo} ${u} (the curve's minimum and the device template's)`);
+  add('max', finite && inp.value <= hi, `${inp.value} ≤ ${hi} ${u} (the curve's maximum and the device template's)`);
   const fresh = inp.current !== null && inp.currentAgeMs !== null && inp.currentAgeMs <= inp.maxCurrentAgeMs;
   add('current', fresh, fresh ? `current setpoint ${inp.current}, read ${Math.round(inp.currentAgeMs! / 1000)} s ago` : inp.current === null ? 'the current setpoint is unknown (no good reading of it)' : `the current setpoint was last read ${Math.round((inp.currentAgeMs ?? 0) / 1000)} s ago, longer than ${Math.round(inp.maxCurrentAgeMs / 1000)} s`);
   const step = inp.current === null || !finite ? NaN : Math.abs(inp.value - inp.current);
-  add('step', Number.isFinite(step) && step <= b.maxStepK + 1e-9, Number.isFinite(step) ? `a change of ${round2(step)} K, at most ${b.maxStepK} K at once` : 'the change cannot be computed without the current setpoint');
-  const used = inp.recentChangesK.reduce((s, x) => s + x, 0);
-  const rateOk = Number.isFinite(step) && used + step <= b.maxRateKPerH + 1e-9;
-  add('rate', rateOk, `${round2(used)} K changed in the last hour plus ${Number.isFinite(step) ? round2(step) : '?'} K now, at most ${b.maxRateKPerH} K per hour`);
+  add('step', Number.isFinite(step) && step <= b.maxStep + 1e-9, Number.isFinite(step) ? `a change of ${round3(step)} ${u}, at most ${b.maxStep} ${u} at once` : 'the change cannot be computed without the current setpoint');
+  const used = inp.recentChanges.reduce((s, x) => s + x, 0);
+  const rateOk = Number.isFinite(step) && used + step <= b.maxRatePerH + 1e-9;
+  add('rate', rateOk, `${round3(used)} ${u} changed in the last hour plus ${Number.isFinite(step) ? round3(step) : '?'} ${u} now, at most ${b.maxRatePerH} ${u} per hour`);
   if (inp.advice) {
     const ok = inp.advice.valid && inp.advice.ageMs <= inp.advice.maxAgeMs;
     add('advice', ok, !inp.advice.valid ? 'the advice is not valid' : ok ? `advice from ${Math.round(inp.advice.ageMs / 60_000)} min ago` : `the advice is ${Math.round(inp.advice.ageMs / 60_000)} min old, older than ${Math.round(inp.advice.maxAgeMs / 60_000)} min`);
@@ -83,16 +87,16 @@ export function failedSummary(checks: readonly Check[]): string {
  * The auto-mode target: the advice, moved toward at most one step of the auto bounds, within the rate left this hour.
  * Returns null when the advice is within the deadband of the current setpoint (no write, no chatter).
  */
-export function autoTarget(current: number, advised: number, recentChangesK: readonly number[], b: WriteBounds, deadbandK: number): number | null {
+export function autoTarget(current: number, advised: number, recentChanges: readonly number[], b: WriteBounds, deadband: number): number | null {
   const want = advised - current;
-  if (Math.abs(want) < deadbandK) return null;
-  const left = Math.max(0, b.maxRateKPerH - recentChangesK.reduce((s, x) => s + x, 0));
-  const step = Math.min(Math.abs(want), b.maxStepK, left);
+  if (Math.abs(want) < deadband) return null;
+  const left = Math.max(0, b.maxRatePerH - recentChanges.reduce((s, x) => s + x, 0));
+  const step = Math.min(Math.abs(want), b.maxStep, left);
   if (step < 0.1) return null;
   const v = Math.round((current + Math.sign(want) * step) * 10) / 10;
-  return Math.min(b.maxC, Math.max(b.minC, v));
+  return Math.min(b.max, Math.max(b.min, v));
 }
 
-function round2(x: number): number {
-  return Math.round(x * 100) / 100;
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
 }

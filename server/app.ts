@@ -20,6 +20,7 @@ import { adminRoutes } from './routes/admin.ts';
 import { alarmRoutes } from './routes/alarms.ts';
 import { assetRoutes } from './routes/assets.ts';
 import { authRoutes } from './routes/auth.ts';
+import { controlRoutes } from './routes/control.ts';
 import { healthRoutes } from './routes/health.ts';
 import { telemetryRoutes } from './routes/telemetry.ts';
 import { ticketRoutes } from './routes/tickets.ts';
@@ -115,6 +116,7 @@ export async function buildApp(s: HubServices, opts: BuildAppOptions = {}): Prom
         { name: 'admin', description: 'Users, API tokens, audit log' },
         { name: 'alarms', description: 'Alarms (ISA-18.2), rules, KPIs' },
         { name: 'tickets', description: 'Service tickets, teams, webhooks' },
+        { name: 'control', description: 'Regulation advice, heating curves, guarded setpoint writes, forecasts' },
       ],
     },
   });
@@ -136,6 +138,7 @@ export async function buildApp(s: HubServices, opts: BuildAppOptions = {}): Prom
   telemetryRoutes(app, s);
   alarmRoutes(app, s);
   ticketRoutes(app, s);
+  controlRoutes(app, s.control);
 
   app.get('/api/live', { websocket: true, config: { access: VIEW }, schema: { hide: true } }, (socket) => {
     live.attach(socket);

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Alarms } from '../alarms/service.ts';
+import { ControlService } from '../control/service.ts';
 import type { HubConfig } from '../config/load.ts';
 import { systemClock, type Clock } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
@@ -88,6 +89,9 @@ export class Hub {
     await tickets.start();
 
     const sources: Source[] = [];
+    const writers = new SetpointWriters(sources);
+    const control = new ControlService({ config: config.hub.control, network: config.network, assets: config.assets, latest: (a) => pipeline.latest(a), bus, store, writers, audit, db: state.db, clock, log: log.child({ component: 'control' }) });
+    await control.start();
     const services: HubServices = {
       config,
       assets: config.assets,
@@ -97,7 +101,7 @@ export class Hub {
       metrics,
       clock,
       sources,
-      writers: new SetpointWriters(sources),
+      writers,
       components: new Map<string, () => ComponentHealth>(),
       startedAt: clock.now(),
       state,
@@ -106,6 +110,7 @@ export class Hub {
       sessionSecret,
       alarms,
       tickets,
+      control,
     };
     const app = await buildApp(services, { logger: log, ...(opts.staticDir ? { staticDir: opts.staticDir } : {}) });
     await app.ready();
@@ -144,6 +149,7 @@ export class Hub {
   async stop(): Promise<void> {
     const s = this.services;
     await this.app.close();
+    await s.control.stop();
     for (const src of [...this.#sources].reverse()) {
       try {
         await src.stop();

@@ -7,6 +7,7 @@ import type { Metrics } from '../core/metrics.ts';
 import type { LiveBus } from '../ingest/live-bus.ts';
 import type { Pipeline } from '../ingest/pipeline.ts';
 import type { SetpointWriters, Source } from '../ingest/source.ts';
+import type { ControlService } from '../control/service.ts';
 import type { AuditLog } from '../state/audit.ts';
 import type { StateDbHandle } from '../state/db.ts';
 import type { ComponentHealth, TelemetryStore } from '../store/telemetry-store.ts';
@@ -36,4 +37,6 @@ export interface HubServices {
   alarms: Alarms;
   /** Tickets and webhooks (tickets/index.ts). */
   tickets: Tickets;
+  /** Regulation advice and guarded setpoint writes (control/service.ts). */
+  control: ControlService;
 }
