@@ -8,13 +8,18 @@
  * Listens on loopback by default. Port 0 picks a free port (tests); the demo uses 1884 because 1883 is often taken by a
  * system broker.
  */
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import { Aedes, type AedesOptions, type Client } from 'aedes';
 import { WarmgridError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import type { ComponentHealth } from '../../store/telemetry-store.ts';
+import { withFastOutgoing } from './fast-outgoing.ts';
 
 export const DEFAULT_EMBEDDED_BROKER_PORT = 1884;
+
+// aedes-persistence is CommonJS (module.exports = factory); its typings describe an ES default export instead.
+const memoryPersistence = createRequire(import.meta.url)('aedes-persistence') as () => object;
 
 export interface EmbeddedBrokerOptions {
   log: Logger;
@@ -47,7 +52,8 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
   const host = opts.host ?? '127.0.0.1';
   const wantPort = opts.port ?? DEFAULT_EMBEDDED_BROKER_PORT;
   const log = opts.log;
-  const aedes = await Aedes.createBroker({ ...opts.aedes });
+  // In-memory persistence with O(1) outgoing bookkeeping: the hub keeps many unacknowledged messages (fast-outgoing.ts).
+  const aedes = await Aedes.createBroker({ persistence: withFastOutgoing(memoryPersistence()), ...opts.aedes });
   if (opts.username !== undefined && opts.password !== undefined) {
     const user = opts.username;
     const pass = Buffer.from(opts.password);
