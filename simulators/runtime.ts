@@ -91,8 +91,11 @@ export interface Simulators {
   now(): number;
   timeScale(): number;
   setTimeScale(scale: number): void;
-  /** Moves the clock and the model ahead by simSeconds, then waits until the MQTT face has published what is due. */
-  stepNow(simSeconds: number): Promise<void>;
+  /**
+   * Moves the clock and the model ahead by simSeconds, then waits until the MQTT face has published what is due and the
+   * broker has acknowledged it; rejects after `flushTimeoutMs` (default 20 s, or 1 ms per apartment if more).
+   */
+  stepNow(simSeconds: number, opts?: { flushTimeoutMs?: number }): Promise<void>;
   /** Injects a model fault (FaultSpec) or a face fault (garbage_flood); throws ModelError, MqttFaceError or SimulatorError. */
   inject(spec: FaultSpec | MqttFaceFaultSpec): string;
   clear(id: string): boolean;
@@ -227,11 +230,12 @@ export async function startSimulators(opts: SimulatorsOptions = {}): Promise<Sim
       scale = s;
       log.info({ timeScale: s }, 'time scale changed');
     },
-    async stepNow(simSeconds) {
+    async stepNow(simSeconds, stepOpts) {
       if (typeof simSeconds !== 'number' || !(simSeconds >= 0) || !Number.isFinite(simSeconds)) throw new SimulatorError('BAD_OPTION', `stepNow needs a number of simulated seconds ≥ 0, got ${String(simSeconds)}`);
       anchorSim += simSeconds * 1000;
       stepToClock();
-      await mqttFace?.flush();
+      // A whole interval of a large network may be due at once: allow about 1 ms per apartment.
+      await mqttFace?.flush(stepOpts?.flushTimeoutMs ?? Math.max(20_000, model.apartments.count));
     },
     inject(spec) {
       if ((FACE_FAULT_KINDS as readonly string[]).includes(spec.kind)) {

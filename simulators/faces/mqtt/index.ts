@@ -193,7 +193,7 @@ export async function startMqttFace(model: MqttFaceModel, opts: MqttFaceOptions)
   const stations = [...model.weatherStationIds()];
   const stationTopics = stations.map((s) => weatherTopic(prefix, s));
   const t0 = clock();
-  const aptSchedule = new SpreadSchedule(a.count, intervalS * 1000, t0 + (intervalS * 1000) / Math.max(1, a.count));
+  const aptSchedule = new SpreadSchedule(a.count, intervalS * 1000, t0, 1);
   const wsSchedule = new SpreadSchedule(stations.length, weatherS * 1000, t0);
   const rng = new GarbageRng(opts.seed ?? 1);
 

@@ -91,6 +91,18 @@ describe('SpreadSchedule', () => {
     expect([0, 1, 2, 3, 4, 5].map((k) => s.itemOf(k))).toEqual([0, 1, 2, 3, 0, 1]);
   });
 
+  it('with phase 1, makes the whole first round due exactly one interval after the origin', () => {
+    const origin = 1_795_225_256_744;
+    for (const count of [1987, 3, 100_000, 7919]) {
+      const s = new SpreadSchedule(count, 60_000, origin, 1);
+      expect(s.dueEnd(origin)).toBe(0);
+      expect(s.dueEnd(origin + 60_000 / count - 0.001)).toBe(0);
+      expect(s.dueEnd(origin + 60_000 - 0.01)).toBe(count - 1);
+      expect(s.dueEnd(origin + 60_000)).toBe(count);
+      expect(s.dueEnd(origin + 120_000)).toBe(2 * count);
+    }
+  });
+
   it('drops what fell more than `keep` slots behind', () => {
     const s = new SpreadSchedule(10, 10_000, 0);
     s.next = 3;
