@@ -12,7 +12,7 @@ import type { Reading } from '../../ingest/reading.ts';
 import { describeTelemetryStoreContract } from '../contract.ts';
 import { EmbeddedTelemetryStore } from '../embedded/embedded-store.ts';
 import { BufferedTelemetryStore, type BufferOptions } from './buffered-store.ts';
-import { FakeRemote } from './fake-remote.ts';
+import { FakeRemote, FakeWireRemote } from './fake-remote.ts';
 
 const T0 = Date.UTC(2026, 0, 15);
 
@@ -231,6 +231,67 @@ describe('BufferedTelemetryStore', () => {
     const again = await openStore();
     await again.drained();
     expect(new Set(remote.received.map(key)).size).toBe(3);
+  });
+});
+
+describe('BufferedTelemetryStore with a remote wire format', () => {
+  let dir: string;
+  const stores: BufferedTelemetryStore[] = [];
+  const strip = (r: Reading): Omit<Reading, 'source'> => ({ asset: r.asset, ts: r.ts, fields: r.fields, quality: r.quality });
+
+  async function openStore(remote: FakeRemote): Promise<BufferedTelemetryStore> {
+    const s = new BufferedTelemetryStore(remote, { dir, retryMinMs: 5, retryMaxMs: 20, directTimeoutMs: 200 });
+    await s.open();
+    stores.push(s);
+    return s;
+  }
+
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'warmgrid-buffer-wire-'));
+  });
+  afterEach(async () => {
+    for (const s of stores.splice(0)) await s.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('encodes each batch once and replays the very entries it kept', async () => {
+    const remote = new FakeWireRemote();
+    const s = await openStore(remote);
+    await s.write(batch(0));
+    remote.mode = 'down';
+    for (let n = 1; n <= 10; n++) await s.write(batch(n));
+    remote.mode = 'up';
+    await s.drained();
+    expect(remote.encodings).toBe(33);
+    expect(remote.received.map(strip)).toEqual(Array.from({ length: 11 }, (_, n) => batch(n)).flat().map(strip));
+  });
+
+  it('isolates refused entries into dead letters as lines', async () => {
+    const remote = new FakeWireRemote();
+    remote.poison.add('a2');
+    const s = await openStore(remote);
+    await s.write(batch(0, 4));
+    // The good entries of a refused request may arrive twice (a partial write, then the isolating retries).
+    expect([...new Set(remote.received.map(key))].sort()).toEqual([`a0@${T0}`, `a1@${T0}`, `a3@${T0}`]);
+    const [file] = readdirSync(path.join(dir, 'dead-letter'));
+    const kept = JSON.parse(readFileSync(path.join(dir, 'dead-letter', file!), 'utf8')) as { lines: string[] };
+    expect(kept.lines).toEqual([`a2@${T0}|good|{"x":0,"y":2}`]);
+  });
+
+  it('delivers a log holding both kinds of records, in order', async () => {
+    const plain = new FakeRemote();
+    plain.mode = 'down';
+    let s = await openStore(plain);
+    await s.write(batch(0));
+    await s.close();
+    stores.length = 0;
+    const remote = new FakeWireRemote();
+    remote.mode = 'down';
+    s = await openStore(remote);
+    await s.write(batch(1));
+    remote.mode = 'up';
+    await s.drained();
+    expect(remote.received.map(strip)).toEqual([...batch(0), ...batch(1)].map(strip));
   });
 });
 

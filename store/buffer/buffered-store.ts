@@ -24,8 +24,9 @@
  * acknowledges it upstream). The log survives a restart or kill -9 (segment-log.ts): the replay continues from the
  * persisted cursor; a record torn by the crash was never acknowledged and is dropped. A batch may reach the remote
  * twice (a direct write that timed out but landed, a replay cut by a crash before the cursor moved); the remote write
- * is idempotent per (asset, field, ts) and the same reading always gives the same series key, so that is an
- * overwrite with equal values, never a second point.
+ * is idempotent per (asset, field, ts), so that is an overwrite with equal values, never a second point. When the
+ * remote offers its wire format (remote.ts; InfluxDB: line protocol) a batch is encoded once, and the log keeps those
+ * very lines: every retry and replay sends the same series keys, and a replay costs no decoding or encoding.
  *
  * When full (`maxBytes`): `write` rejects with BACKPRESSURE (retryable) and health is `down`. The pipeline's batch
  * writer retries, then fails the batch, so sources do not acknowledge: MQTT leaves the messages in the broker (QoS 1,
@@ -34,14 +35,17 @@
  * copy left — while a refused reading still exists at its source.
  *
  * Refusals: a remote error whose `details.reason` (remote.ts) is `data` can never succeed; the batch is split in halves
- * until the readings the remote refuses are isolated, and those go to `<dir>/dead-letter/` (JSON, with the error),
- * counted in `deadLetteredReadings`; the rest is delivered. `auth` and `not_found` keep everything and retry every
- * `refusedRetryMs` (someone must fix the token or bucket: logged as an error once). Anything else backs off from
- * `retryMinMs` to `retryMaxMs`.
+ * until the entries the remote refuses are isolated, and those go to `<dir>/dead-letter/` (JSON with the error and
+ * the readings or lines), counted in `deadLetteredReadings`; the rest is delivered. `auth` and `not_found` keep
+ * everything and retry every `refusedRetryMs` (someone must fix the token or bucket: logged as an error once).
+ * Anything else backs off from `retryMinMs` to `retryMaxMs`.
  *
  * Reads: `history` goes to the remote (readings still in the buffer appear once replayed). `latest` merges the
- * remote's answer with the newest values held in the buffer (rebuilt from the log at open), and answers from the
- * buffer alone when the remote cannot be reached, so a hub starts and shows values while the remote is down.
+ * remote's answer with the newest values of the readings in the log, and answers from those alone when the remote
+ * cannot be reached, so a hub starts and shows values while the remote is down. The buffer knows the values it was
+ * given since the process started; after a restart it also decodes records kept as readings, but not records in the
+ * remote's wire format, whose values reappear in `latest` once the remote has them (live data refills screens within
+ * a poll cycle anyway).
  *
  * `close()` finishes accepted writes, stops the replay (an in-flight remote write is abandoned after a short wait and
  * delivered again at the next start), and closes the log and the remote.
@@ -54,7 +58,7 @@ import { WarmgridError } from '../../core/errors.ts';
 import { RateLimitedLog, silentLogger, type Logger } from '../../core/log.ts';
 import type { Reading } from '../../ingest/reading.ts';
 import type { ComponentHealth, HealthStatus, HistoryQuery, HistoryResult, LatestByAsset, StoreStats, TelemetryStore } from '../telemetry-store.ts';
-import { refusalOf, type RefusalReason } from './remote.ts';
+import { refusalOf, wireFormatOf, type RefusalReason, type WireFormat } from './remote.ts';
 import { SegmentLog, type LogRecord, type Position, type RecoveryReport } from './segment-log.ts';
 
 export interface BufferOptions {
@@ -117,15 +121,24 @@ interface Failure {
 
 const TIMED_OUT = Symbol('timed out');
 
-/** Records read from the log and the readings they hold. */
+/** Log payloads: readings as JSON, or entries in the remote's wire format (remote.ts), as a JSON array of strings. */
+const KIND_READINGS = 0x52; // 'R'
+const KIND_WIRE = 0x57; // 'W'
+
+/** What one remote call sends: readings, or entries in the remote's wire format. */
+type Part = { kind: 'readings'; items: Reading[] } | { kind: 'wire'; items: string[] };
+
+/** Records read from the log and what they hold, consecutive records of one kind merged. */
 interface Chunk {
   records: LogRecord[];
-  readings: Reading[];
+  parts: Part[];
+  entries: number;
 }
 
 export class BufferedTelemetryStore implements TelemetryStore {
   readonly kind: string;
   readonly remote: TelemetryStore;
+  readonly #wire: WireFormat | null;
   readonly #o: Required<Omit<BufferOptions, 'clock' | 'log'>>;
   readonly #clock: Clock;
   readonly #log: Logger;
@@ -147,6 +160,7 @@ export class BufferedTelemetryStore implements TelemetryStore {
 
   constructor(remote: TelemetryStore, opts: BufferOptions) {
     this.remote = remote;
+    this.#wire = wireFormatOf(remote);
     this.kind = remote.kind;
     this.#o = {
       maxBytes: 1024 ** 3,
@@ -178,7 +192,10 @@ export class BufferedTelemetryStore implements TelemetryStore {
       segmentBytes: this.#o.segmentBytes,
       clock: this.#clock,
       log: this.#log,
-      onRecovered: (payload) => this.#remember(decodeBatch(payload)),
+      // Readings kept in the remote's wire format are not decoded back: latest values from them return with the remote.
+      onRecovered: (payload) => {
+        if (payload[0] === KIND_READINGS) this.#remember(decodePart(payload).items as Reading[]);
+      },
     });
     try {
       await this.remote.open();
@@ -328,21 +345,23 @@ export class BufferedTelemetryStore implements TelemetryStore {
   }
 
   async #write(batch: readonly Reading[]): Promise<void> {
+    const part: Part = this.#wire ? { kind: 'wire', items: this.#wire.encodeBatch(batch) } : { kind: 'readings', items: [...batch] };
+    if (part.items.length === 0) return;
     if (this.#mode === 'direct') {
-      const err = await this.#direct(batch);
+      const err = await this.#direct(part);
       if (err === null) {
         this.#stats.directBatches++;
         return;
       }
       this.#startBuffering(err);
     }
-    await this.#append(batch);
+    await this.#append(part, batch);
   }
 
   /** One attempt at the remote, bounded by `directTimeoutMs`; null when the batch is delivered (or dead-lettered). */
-  async #direct(batch: readonly Reading[]): Promise<unknown> {
+  async #direct(part: Part): Promise<unknown> {
     let timer: TimerHandle | undefined;
-    const attempt = this.#deliver(batch).then(
+    const attempt = this.#deliver(part).then(
       () => null,
       (err: unknown) => err,
     );
@@ -355,11 +374,10 @@ export class BufferedTelemetryStore implements TelemetryStore {
     return r;
   }
 
-  async #append(batch: readonly Reading[]): Promise<void> {
+  async #append(part: Part, batch: readonly Reading[]): Promise<void> {
     const segments = this.#segments!;
-    const payload = Buffer.from(JSON.stringify(batch));
     try {
-      await segments.append(payload, batch.length);
+      await segments.append(encodePart(part), part.items.length);
     } catch (err) {
       if (err instanceof WarmgridError && err.code === 'BACKPRESSURE') {
         this.#stats.refusedBatches++;
@@ -373,36 +391,39 @@ export class BufferedTelemetryStore implements TelemetryStore {
     this.#remember(batch);
   }
 
-  /** Writes to the remote; readings it refuses for their content are isolated and dead-lettered. */
-  async #deliver(readings: readonly Reading[]): Promise<void> {
+  /** Sends a part to the remote; entries it refuses for their content are isolated and dead-lettered. */
+  async #deliver(part: Part): Promise<void> {
     try {
-      await this.remote.write(readings);
+      if (part.kind === 'readings') await this.remote.write(part.items);
+      else if (this.#wire) await this.#wire.writeEncoded(part.items);
+      else throw new WarmgridError('STORE_WRITE_FAILED', `the buffer holds entries in a wire format the ${this.remote.kind} store does not take`, { details: { reason: 'data' } });
     } catch (err) {
       this.#stats.writeErrors++;
       if (refusalOf(err) !== 'data') throw err;
-      if (readings.length === 1) {
-        await this.#deadLetter(readings, err);
+      if (part.items.length === 1) {
+        await this.#deadLetter(part, err);
         return;
       }
-      const mid = readings.length >> 1;
-      await this.#deliver(readings.slice(0, mid));
-      await this.#deliver(readings.slice(mid));
+      const mid = part.items.length >> 1;
+      await this.#deliver(slicePart(part, 0, mid));
+      await this.#deliver(slicePart(part, mid));
     }
   }
 
-  async #deadLetter(readings: readonly Reading[], err: unknown): Promise<void> {
+  async #deadLetter(part: Part, err: unknown): Promise<void> {
     const dir = path.join(this.#o.dir, 'dead-letter');
     mkdirSync(dir, { recursive: true });
     const file = path.join(dir, `${new Date(this.#clock.now()).toISOString().replace(/[:.]/g, '-')}-${process.pid}-${++this.#deadLetterSeq}.json`);
     const fh = await open(file, 'wx');
     try {
-      await fh.writeFile(JSON.stringify({ error: err instanceof Error ? err.message : String(err), details: err instanceof WarmgridError ? err.details : undefined, readings }));
+      const body = { error: err instanceof Error ? err.message : String(err), details: err instanceof WarmgridError ? err.details : undefined, [part.kind === 'wire' ? 'lines' : 'readings']: part.items };
+      await fh.writeFile(JSON.stringify(body));
       await fh.datasync();
     } finally {
       await fh.close();
     }
-    this.#stats.deadLetteredReadings += readings.length;
-    this.#log.error({ err, file, readings: readings.length }, 'remote store refused readings for their content; kept in the dead-letter directory');
+    this.#stats.deadLetteredReadings += part.items.length;
+    this.#log.error({ err, file, entries: part.items.length }, 'remote store refused readings for their content; kept in the dead-letter directory');
   }
 
   #remember(batch: readonly Reading[]): void {
@@ -442,7 +463,16 @@ export class BufferedTelemetryStore implements TelemetryStore {
     const limits = { maxReadings: this.#o.replayMaxReadings, maxBytes: this.#o.replayReadBytes };
     const load = async (from?: Position): Promise<Chunk> => {
       const records = await segments.read(limits, from);
-      return { records, readings: records.flatMap((r) => decodeBatch(r.payload)) };
+      const parts: Part[] = [];
+      let entries = 0;
+      for (const r of records) {
+        const p = decodePart(r.payload);
+        entries += p.items.length;
+        const last = parts.at(-1);
+        if (last && last.kind === p.kind) (last.items as unknown[]).push(...p.items);
+        else parts.push(p);
+      }
+      return { records, parts, entries };
     };
     let failures = 0;
     const started = this.#clock.now();
@@ -483,7 +513,7 @@ export class BufferedTelemetryStore implements TelemetryStore {
       const next = load({ segment: last.at.segment, offset: last.at.offset + last.meta.size });
       next.catch(() => undefined);
       try {
-        await this.#deliver(chunk.readings);
+        for (const part of chunk.parts) await this.#deliver(part);
       } catch (err) {
         if (this.#state !== 'open') return;
         this.#noteFailure(err);
@@ -495,8 +525,8 @@ export class BufferedTelemetryStore implements TelemetryStore {
       }
       failures = 0;
       this.#failure = null;
-      this.#stats.replayedReadings += chunk.readings.length;
-      replayed += chunk.readings.length;
+      this.#stats.replayedReadings += chunk.entries;
+      replayed += chunk.entries;
       try {
         await segments.commit(chunk.records);
         ahead = next;
@@ -526,9 +556,22 @@ export class BufferedTelemetryStore implements TelemetryStore {
   }
 }
 
-function decodeBatch(payload: Buffer): Reading[] {
-  const v = JSON.parse(payload.toString('utf8')) as unknown;
-  return Array.isArray(v) ? (v as Reading[]) : [];
+function encodePart(part: Part): Buffer {
+  const json = JSON.stringify(part.items);
+  const buf = Buffer.allocUnsafe(1 + Buffer.byteLength(json));
+  buf[0] = part.kind === 'wire' ? KIND_WIRE : KIND_READINGS;
+  buf.write(json, 1);
+  return buf;
+}
+
+function decodePart(payload: Buffer): Part {
+  const v = JSON.parse(payload.toString('utf8', 1)) as unknown;
+  const items = Array.isArray(v) ? v : [];
+  return payload[0] === KIND_WIRE ? { kind: 'wire', items: items as string[] } : { kind: 'readings', items: items as Reading[] };
+}
+
+function slicePart(part: Part, start: number, end?: number): Part {
+  return part.kind === 'wire' ? { kind: 'wire', items: part.items.slice(start, end) } : { kind: 'readings', items: part.items.slice(start, end) };
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -75,3 +75,26 @@ export class FakeRemote implements TelemetryStore {
 
   async close(): Promise<void> {}
 }
+
+/**
+ * A fake remote with a wire format: an entry is `<asset>@<ts>|<quality>|<fields as JSON>`, and `encodings` counts how
+ * often readings were encoded (a replay must not encode again).
+ */
+export class FakeWireRemote extends FakeRemote {
+  encodings = 0;
+
+  encodeBatch(batch: readonly Reading[]): string[] {
+    this.encodings += batch.length;
+    return batch.filter((r) => Object.keys(r.fields).length > 0).map((r) => `${r.asset}@${r.ts}|${r.quality}|${JSON.stringify(r.fields)}`);
+  }
+
+  writeEncoded(entries: readonly string[]): Promise<void> {
+    return this.write(entries.map(decodeEntry));
+  }
+}
+
+export function decodeEntry(e: string): Reading {
+  const [key, quality, fields] = e.split('|') as [string, Reading['quality'], string];
+  const at = key.lastIndexOf('@');
+  return { asset: key.slice(0, at), ts: Number(key.slice(at + 1)), quality, fields: JSON.parse(fields) as Reading['fields'], source: 'fake:wire' };
+}

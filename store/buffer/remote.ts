@@ -12,8 +12,15 @@
  *   dead-letter directory so the rest can flow.
  *
  * Any other error counts as `unavailable`: the buffer never drops data on an error it does not understand.
+ *
+ * A remote may also offer its wire format (`WireFormat`): the buffer then encodes each batch once, sends those bytes,
+ * and keeps exactly them in its log. A replay sends them as they are, without decoding and encoding every reading
+ * again, and no retry or replay can ever change a point's series key (its tags are fixed at the first encoding, even
+ * if the configuration changed across a restart).
  */
 import { WarmgridError } from '../../core/errors.ts';
+import type { Reading } from '../../ingest/reading.ts';
+import type { TelemetryStore } from '../telemetry-store.ts';
 
 export const REFUSAL_REASONS = ['unavailable', 'auth', 'not_found', 'data'] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
@@ -30,4 +37,16 @@ export function refusalOf(err: unknown): RefusalReason {
     if (d && typeof d === 'object' && (REFUSAL_REASONS as readonly string[]).includes(d.reason as string)) return d.reason!;
   }
   return 'unavailable';
+}
+
+export interface WireFormat {
+  /** Encodes a batch into entries, one per reading that holds something to store, in order. Pure. */
+  encodeBatch(batch: readonly Reading[]): string[];
+  /** Sends entries made by `encodeBatch`, in order; resolves and rejects as `TelemetryStore.write` does. */
+  writeEncoded(entries: readonly string[]): Promise<void>;
+}
+
+export function wireFormatOf(store: TelemetryStore): WireFormat | null {
+  const s = store as Partial<WireFormat>;
+  return typeof s.encodeBatch === 'function' && typeof s.writeEncoded === 'function' ? (store as unknown as WireFormat) : null;
 }

@@ -21,6 +21,7 @@ import { systemClock, type Clock } from '../../core/clock.ts';
 import { WarmgridError } from '../../core/errors.ts';
 import { silentLogger, type Logger } from '../../core/log.ts';
 import type { Reading } from '../../ingest/reading.ts';
+import type { WireFormat } from '../buffer/remote.ts';
 import { AGGREGATES, BUCKETS, type ComponentHealth, type HistoryQuery, type HistoryResult, type LatestByAsset, type StoreStats, type TelemetryStore } from '../telemetry-store.ts';
 import { classifyInfluxError, influxError } from './errors.ts';
 import { flatPlaces, LineEncoder, type PlaceResolver } from './line-protocol.ts';
@@ -59,7 +60,7 @@ export interface InfluxStoreStats extends StoreStats {
 
 type State = 'new' | 'open' | 'closed';
 
-export class InfluxTelemetryStore implements TelemetryStore {
+export class InfluxTelemetryStore implements TelemetryStore, WireFormat {
   readonly kind = 'influx';
   readonly #opts: InfluxStoreOptions;
   readonly #clock: Clock;
@@ -126,22 +127,40 @@ export class InfluxTelemetryStore implements TelemetryStore {
   async write(batch: readonly Reading[]): Promise<void> {
     if (this.#state !== 'open') throw this.#notOpen();
     if (batch.length === 0) return;
+    // One request per slice, sent in order; the next slice is encoded while the previous request is in flight.
+    const per = this.#linesPerRequest;
+    await this.#send(batch.length, (function* (this: InfluxTelemetryStore) {
+      for (let i = 0; i < batch.length; i += per) yield this.encodeBatch(i === 0 && batch.length <= per ? batch : batch.slice(i, i + per));
+    }).call(this));
+  }
+
+  /** Line protocol for a batch (the buffer keeps these lines and sends them with `writeEncoded`). */
+  encodeBatch(batch: readonly Reading[]): string[] {
+    const enc = this.#encoder.encode(batch);
+    this.#stats.readingsSkipped += enc.skippedReadings;
+    this.#stats.valuesSkipped += enc.skippedValues;
+    return enc.lines;
+  }
+
+  /** Sends lines made by `encodeBatch`, in order, in requests of at most `maxLinesPerRequest`. */
+  async writeEncoded(lines: readonly string[]): Promise<void> {
+    if (this.#state !== 'open') throw this.#notOpen();
+    if (lines.length === 0) return;
+    await this.#send(lines.length, [lines]);
+  }
+
+  async #send(count: number, slices: Iterable<readonly string[]>): Promise<void> {
     const stats = this.#stats;
-    stats.pending += batch.length;
+    stats.pending += count;
     try {
-      // One request per slice, sent in order; the next slice is encoded while the previous request is in flight.
-      const per = this.#linesPerRequest;
       let inflight: Promise<unknown> | null = null;
-      for (let i = 0; i < batch.length; i += per) {
-        const enc = this.#encoder.encode(i === 0 && batch.length <= per ? batch : batch.slice(i, i + per));
-        stats.readingsSkipped += enc.skippedReadings;
-        stats.valuesSkipped += enc.skippedValues;
+      for (const lines of slices) {
         if (inflight) await inflight;
-        if (enc.lines.length === 0) continue;
-        inflight = this.#writer!.write(enc.lines).then((out) => {
+        if (lines.length === 0) continue;
+        inflight = this.#writer!.write(lines).then((out) => {
           stats.requests += out.requests;
           stats.bytesSent += out.bytes;
-          stats.rowsWritten += enc.lines.length;
+          stats.rowsWritten += lines.length;
         });
       }
       if (inflight) await inflight;
@@ -152,7 +171,7 @@ export class InfluxTelemetryStore implements TelemetryStore {
       this.#lastWriteError = err instanceof WarmgridError ? err : influxError('write', this.#opts.url, classifyInfluxError(err), err);
       throw this.#lastWriteError;
     } finally {
-      stats.pending -= batch.length;
+      stats.pending -= count;
     }
   }
 
