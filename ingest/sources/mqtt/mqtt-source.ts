@@ -127,10 +127,12 @@ export class MqttSource implements Source {
   readonly #gate: AckGate;
   readonly #warn: RateLimitedLog;
   #client: MqttClient | null = null;
+  /** mqtt.js's own `_sendPacket`, for the PUBACKs the AckGate releases. */
+  #rawSend: ClientInternals['_sendPacket'] | null = null;
   #batch: Batch = newBatch();
   readonly #emitting = new Set<Promise<void>>();
   #flushScheduled = false;
-  /** Messages whose readings wait for durability (queued or in the emit in flight). */
+  /** Messages whose readings wait for durability (in the next batch or in an emit in flight). */
   #holding = 0;
   #pausedCb: (() => void) | null = null;
   #stopping = false;
@@ -233,8 +235,6 @@ export class MqttSource implements Source {
     if (!this.#subscribed) this.#ctx.log.warn({ url: safeUrl(cfg.url), reason: this.#lastError ?? 'no answer' }, 'MQTT source not connected yet; retrying in the background');
   }
 
-  #rawSend: ClientInternals['_sendPacket'] | null = null;
-
   #sendPuback(messageId: number): void {
     const c = this.#client;
     if (!c?.connected || !this.#rawSend) return;
@@ -251,6 +251,9 @@ export class MqttSource implements Source {
     this.#reconnectDelay = this.#cfg.reconnect.minMs;
     client.options.reconnectPeriod = this.#cfg.reconnect.minMs;
     this.#ctx.log.info({ url: safeUrl(this.#cfg.url), clientId: this.#cfg.clientId, sessionPresent: connack.sessionPresent }, 'connected to MQTT broker');
+    if (this.#stats.connects > 1 && !connack.sessionPresent) {
+      this.#ctx.log.warn({ clientId: this.#cfg.clientId }, 'the MQTT broker kept no session for the hub (restarted without persistence, or the session expired); messages published meanwhile are lost');
+    }
     const subs: Record<string, { qos: 0 | 1; rh?: number }> = {};
     for (const t of this.#cfg.topics) {
       const topic = this.#cfg.shareGroup !== undefined && t.format === 'json' ? `$share/${this.#cfg.shareGroup}/${t.filter}` : t.filter;
@@ -425,8 +428,13 @@ export class MqttSource implements Source {
     const b = this.#batch;
     this.#batch = newBatch();
     this.#stats.emits++;
-    const p: Promise<void> = this.#ctx
-      .emit(b.readings)
+    let emitted: Promise<void>;
+    try {
+      emitted = this.#ctx.emit(b.readings);
+    } catch (err) {
+      emitted = Promise.reject(err as Error);
+    }
+    const p: Promise<void> = emitted
       .then(
         () => {
           this.#emitFailures = 0;
