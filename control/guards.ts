@@ -36,6 +36,12 @@ export interface GuardInput {
 
 export type CheckName = 'writer' | 'enabled' | 'value' | 'min' | 'max' | 'current' | 'step' | 'rate' | 'advice' | 'unchanged';
 
+/**
+ * Slack on the step and rate checks: device registers are often float32 (74.8 reads back as 74.80000305), so a change
+ * computed from a read value may exceed a bound by a few millionths of a kelvin.
+ */
+const EPS = 1e-4;
+
 export interface Check {
   name: CheckName;
   ok: boolean;
@@ -60,9 +66,9 @@ export function checkWrite(inp: GuardInput, b: WriteBounds): Check[] {
   const fresh = inp.current !== null && inp.currentAgeMs !== null && inp.currentAgeMs <= inp.maxCurrentAgeMs;
   add('current', fresh, fresh ? `current setpoint ${inp.current}, read ${Math.round(inp.currentAgeMs! / 1000)} s ago` : inp.current === null ? 'the current setpoint is unknown (no good reading of it)' : `the current setpoint was last read ${Math.round((inp.currentAgeMs ?? 0) / 1000)} s ago, longer than ${Math.round(inp.maxCurrentAgeMs / 1000)} s`);
   const step = inp.current === null || !finite ? NaN : Math.abs(inp.value - inp.current);
-  add('step', Number.isFinite(step) && step <= b.maxStep + 1e-9, Number.isFinite(step) ? `a change of ${round3(step)} ${u}, at most ${b.maxStep} ${u} at once` : 'the change cannot be computed without the current setpoint');
+  add('step', Number.isFinite(step) && step <= b.maxStep + EPS, Number.isFinite(step) ? `a change of ${round3(step)} ${u}, at most ${b.maxStep} ${u} at once` : 'the change cannot be computed without the current setpoint');
   const used = inp.recentChanges.reduce((s, x) => s + x, 0);
-  const rateOk = Number.isFinite(step) && used + step <= b.maxRatePerH + 1e-9;
+  const rateOk = Number.isFinite(step) && used + step <= b.maxRatePerH + EPS;
   add('rate', rateOk, `${round3(used)} ${u} changed in the last hour plus ${Number.isFinite(step) ? round3(step) : '?'} ${u} now, at most ${b.maxRatePerH} ${u} per hour`);
   if (inp.advice) {
     const ok = inp.advice.valid && inp.advice.ageMs <= inp.advice.maxAgeMs;
@@ -93,7 +99,10 @@ export function autoTarget(current: number, advised: number, recentChanges: read
   const left = Math.max(0, b.maxRatePerH - recentChanges.reduce((s, x) => s + x, 0));
   const step = Math.min(Math.abs(want), b.maxStep, left);
   if (step < 0.1) return null;
-  const v = Math.round((current + Math.sign(want) * step) * 10) / 10;
+  // Round to 0.1 toward the current value, so rounding never makes the step larger than allowed.
+  const raw = current + Math.sign(want) * step;
+  const v = want > 0 ? Math.floor(raw * 10 + 1e-6) / 10 : Math.ceil(raw * 10 - 1e-6) / 10;
+  if (Math.abs(v - current) < 0.05) return null;
   return Math.min(b.max, Math.max(b.min, v));
 }
 
