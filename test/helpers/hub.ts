@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { parse, stringify } from 'yaml';
 import { DEFAULT_CONFIG_DIR, loadConfig, type HubConfig } from '../../config/load.ts';
+import type { Clock } from '../../core/clock.ts';
 import { silentLogger } from '../../core/log.ts';
 import { SOURCE_PLUGINS } from '../../ingest/sources/index.ts';
 import { Hub } from '../../server/hub.ts';
@@ -40,6 +41,8 @@ export interface TestHubOptions {
   startSources?: boolean;
   /** Wraps the configured telemetry store, e.g. to make its writes slow or fail. */
   wrapStore?: (store: TelemetryStore) => TelemetryStore;
+  /** The hub's clock (e.g. a ManualClock to run simulated hours). */
+  clock?: Clock;
 }
 
 export async function startTestHub(opts: TestHubOptions = {}): Promise<TestHub> {
@@ -54,7 +57,7 @@ export async function startTestHub(opts: TestHubOptions = {}): Promise<TestHub> 
   for (const [name, text] of Object.entries(opts.files ?? {})) writeFileSync(path.join(cfgDir, name), text);
   if (!opts.files?.['sources.yaml']) writeFileSync(path.join(cfgDir, 'sources.yaml'), 'sources: []\n');
   const config = loadConfig({ dir: cfgDir, env: opts.env ?? {}, plugins: SOURCE_PLUGINS });
-  const hub = await Hub.create({ config, log: silentLogger(), env: opts.env ?? {}, ...(opts.wrapStore ? { store: opts.wrapStore(createTelemetryStore(config)) } : {}) });
+  const hub = await Hub.create({ config, log: silentLogger(), env: opts.env ?? {}, ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.wrapStore ? { store: opts.wrapStore(createTelemetryStore(config)) } : {}) });
   if (opts.startSources !== false) await hub.startSources();
 
   const cookies = {} as Record<Role, string>;
