@@ -243,11 +243,13 @@ export interface SpikeState {
   recent: number[];
   /** Times of recent spikes. */
   spikes: number[];
+  /** A sample far from the reference, judged when the next one comes: a spike only if that one is back. */
+  suspect: { ts: number; v: number } | null;
   lastTs: number;
 }
 
 export function newSpikeState(): SpikeState {
-  return { recent: [], spikes: [], lastTs: -Infinity };
+  return { recent: [], spikes: [], suspect: null, lastTs: -Infinity };
 }
 
 export function median(xs: readonly number[]): number {
@@ -256,29 +258,42 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
+function pushRecent(st: SpikeState, v: number, max: number): void {
+  st.recent.push(v);
+  if (st.recent.length > max) st.recent.shift();
+}
+
 /**
- * Modified z-score (Iglewicz and Hoaglin): 0.6745·|x − median| / MAD over the recent samples. A spike is not added to
- * the reference, so a burst of spikes does not teach the detector that spikes are normal.
+ * Modified z-score (Iglewicz and Hoaglin): 0.6745·|x − median| / MAD over the recent samples, with the MAD floored at
+ * `minMad`. A spike is an isolated outlier: a sample beyond `z` counts only when the sample after it is back inside, so
+ * a step or a fast legitimate change (a hot front arriving) is not taken for spikes. Spikes are not added to the
+ * reference, so a burst of them does not teach the detector that they are normal.
  */
 export function evalSpike(r: SpikeRule, st: SpikeState, ts: number, v: number): Verdict | null {
   if (ts <= st.lastTs) return null;
   st.lastTs = ts;
   let z = 0;
-  if (st.recent.length >= Math.max(8, r.samples >> 1)) {
+  const ready = st.recent.length >= Math.max(8, r.samples >> 1);
+  if (ready) {
     const med = median(st.recent);
     const mad = Math.max(median(st.recent.map((x) => Math.abs(x - med))), r.minMad);
     z = mad > 0 ? (0.6745 * Math.abs(v - med)) / mad : v === med ? 0 : Infinity;
   }
-  if (z > r.z) {
-    st.spikes.push(ts);
+  const out = ready && z > r.z;
+  if (st.suspect) {
+    if (!out) st.spikes.push(st.suspect.ts);
+    else pushRecent(st, st.suspect.v, r.samples);
+    st.suspect = null;
+    pushRecent(st, v, r.samples);
+  } else if (out) {
+    st.suspect = { ts, v };
   } else {
-    st.recent.push(v);
-    if (st.recent.length > r.samples) st.recent.shift();
+    pushRecent(st, v, r.samples);
   }
   const holdMs = r.holdS * 1000;
   while (st.spikes.length > 0 && st.spikes[0]! <= ts - holdMs) st.spikes.shift();
-  const zr = Math.round(z * 100) / 100;
-  return st.spikes.length >= r.minCount ? on(Number.isFinite(zr) ? zr : null) : off(Number.isFinite(zr) ? zr : null);
+  const zr = Number.isFinite(z) ? Math.round(z * 100) / 100 : null;
+  return st.spikes.length >= r.minCount ? on(zr) : off(zr);
 }
 
 // ---- aggregate: share --------------------------------------------------------------------------------------------

@@ -145,11 +145,15 @@ interface Point {
   suppressing: Set<Point> | null;
   /** Token of the pending delay job; a job whose token is stale does nothing. */
   dueToken: number;
+  /** Token of a pending delayed release of what this point suppresses. */
+  releaseToken: number;
   /** Stale rules: a check is pending. */
   checkPending: boolean;
   /** Last reading sequence that evaluated this point (a rule indexed under two fields runs once per reading). */
   seq: number;
   dead: boolean;
+  /** Neighbour rules: the point's group and whether it is one of the peers, resolved once. */
+  place: { group: string | null; peer: boolean } | null;
 }
 
 interface CompiledRule {
@@ -509,15 +513,19 @@ export class AlarmEngine {
     const flipped = applyDelay(p.delay, v.active, ts, p.cr.onMs, p.cr.offMs);
     if (flipped !== null) this.#onFlip(p, flipped);
     else if (wasOut && v.active && p.occ && v.level !== p.occ.level) this.#escalate(p, v, ts);
+    this.#scheduleDelay(p);
+  }
+
+  /** Arms a job for when the point's pending delay runs out (a later judgement may make it moot). */
+  #scheduleDelay(p: Point): void {
     const due = delayDue(p.delay, p.cr.onMs, p.cr.offMs);
-    if (due !== null) {
-      const token = ++p.dueToken;
-      this.#schedule(due, () => {
-        if (p.dead || p.dueToken !== token) return;
-        const at = pollDelay(p.delay, this.#clock.now(), p.cr.onMs, p.cr.offMs);
-        if (at !== null) this.#onFlip(p, at);
-      });
-    }
+    if (due === null) return;
+    const token = ++p.dueToken;
+    this.#schedule(due, () => {
+      if (p.dead || p.dueToken !== token) return;
+      const at = pollDelay(p.delay, this.#clock.now(), p.cr.onMs, p.cr.offMs);
+      if (at !== null) this.#onFlip(p, at);
+    });
   }
 
   // ---- aggregates --------------------------------------------------------------------------------------------------
@@ -591,12 +599,13 @@ export class AlarmEngine {
       if (!p) continue;
       const v = fresh(a.id);
       if (v === undefined) continue;
-      const g = this.#assets.ancestorOfKind(a.id, r.group);
-      if (!g) continue;
-      let m = means.get(g.id);
+      p.place ??= { group: this.#assets.ancestorOfKind(a.id, r.group)?.id ?? null, peer: attrsMatch(a, peerAttrs) };
+      const gid = p.place.group;
+      if (gid === null) continue;
+      let m = means.get(gid);
       if (!m) {
-        let peers = cr.groups.get(g.id);
-        if (!peers) cr.groups.set(g.id, (peers = this.#assets.descendants(g.id, r.assetKind).filter((x) => attrsMatch(x, peerAttrs))));
+        let peers = cr.groups.get(gid);
+        if (!peers) cr.groups.set(gid, (peers = this.#assets.descendants(gid, r.assetKind).filter((x) => attrsMatch(x, peerAttrs))));
         m = { sum: 0, n: 0 };
         for (const peer of peers) {
           const pv = fresh(peer.id);
@@ -604,9 +613,9 @@ export class AlarmEngine {
           m.sum += pv;
           m.n++;
         }
-        means.set(g.id, m);
+        means.set(gid, m);
       }
-      const self = attrsMatch(a, peerAttrs);
+      const self = p.place.peer;
       const n = self ? m.n - 1 : m.n;
       if (n < r.minPeers) continue;
       const mean = (self ? m.sum - v : m.sum) / n;
@@ -673,9 +682,11 @@ export class AlarmEngine {
       suppressedBy: null,
       suppressing: null,
       dueToken: 0,
+      releaseToken: 0,
       checkPending: false,
       seq: 0,
       dead: false,
+      place: null,
     };
     cr.points.set(asset.id, p);
     return p;
@@ -709,12 +720,22 @@ export class AlarmEngine {
 
   #onFlip(p: Point, at: number): void {
     if (p.delay.out) {
+      p.releaseToken++;
       if (p.cr.suppress && p.mode?.mode !== 'out_of_service') this.#root(p);
       this.#activate(p, at);
       if (p.cr.suppress && p.mode?.mode !== 'out_of_service') this.#suppressInScope(p, at);
     } else {
       this.#deactivate(p, at);
-      this.#unroot(p, at);
+      const hold = p.cr.rule.suppressReleaseS * 1000;
+      if (hold > 0 && p.suppressing) {
+        // The cause is gone but the plant is still recovering: keep suppressing until the release time.
+        const token = ++p.releaseToken;
+        this.#schedule(at + hold, () => {
+          if (!p.dead && p.releaseToken === token && !p.delay.out) this.#unroot(p, at + hold);
+        });
+      } else {
+        this.#unroot(p, at);
+      }
     }
   }
 
@@ -887,8 +908,12 @@ export class AlarmEngine {
         occ.updatedAt = at;
         this.#record(q, occ, 'unsuppress', occ.state, at, SYSTEM, `cause ${p.cr.rule.id} at ${p.asset.id} cleared`);
         this.#emit(q, 'unsuppressed', at, SYSTEM, '');
-      } else {
+      } else if (q.cr.suppress || q.cr.onMs === 0) {
         this.#activate(q, at);
+      } else {
+        // A condition that arose under the cause must now hold for its own on-delay before it is shown.
+        q.delay = { raw: true, rawSince: at, out: false };
+        this.#scheduleDelay(q);
       }
     }
   }

@@ -151,10 +151,10 @@ export class RuleStore {
   }
 }
 
-/** A stored rule that no longer fits the schema (after an upgrade) is skipped rather than stopping the hub. */
+/** Defaults added since the rule was stored are filled in; a rule that no longer fits the schema is skipped rather than stopping the hub. */
 function parseRule(body: string): Rule | undefined {
   try {
-    const v = JSON.parse(body) as unknown;
+    const v = Value.Default(Rule, JSON.parse(body) as unknown);
     return Value.Check(Rule, v) ? v : undefined;
   } catch {
     return undefined;

@@ -68,6 +68,8 @@ const Common = {
   offDelayS: Seconds(0, 'The condition must be gone this long before the alarm returns to normal'),
   /** Rule ids (or globs like "apt-*") whose alarms on this asset and below it this alarm suppresses while active. */
   suppresses: Type.Optional(Type.Array(Type.String({ pattern: '^[a-z0-9*][a-z0-9_.*-]{0,63}$' }), { maxItems: 100, description: 'Rules suppressed on this asset and below while active' })),
+  /** The plant needs time to recover after a cause clears (pipes refill, rooms rewarm): suppression outlasts it by this. */
+  suppressReleaseS: Seconds(0, 'After this alarm clears, what it suppressed stays suppressed this long'),
   ticket: Type.Optional(
     Type.Object(
       {

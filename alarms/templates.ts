@@ -57,15 +57,15 @@ export const RULE_TEMPLATES: readonly RuleTemplate[] = [
     rules: [
       r({
         id: 'hs-trip', kind: 'discrete', template: 'supply-drop', name: 'Heat source tripped', assetKind: 'heat_source',
-        field: 'running', equals: false, onDelayS: 10, offDelayS: 60, priority: 'critical', category: 'no_heat', cause: 'heat-source-supply',
+        field: 'running', equals: false, onDelayS: 10, offDelayS: 60, suppressReleaseS: 21600, priority: 'critical', category: 'no_heat', cause: 'heat-source-supply',
         suppresses: ['hs-supply-drop', 'ss-primary-supply-low', 'ss-t2s-deviation', 'ss-low-dt', 'bldg-cold-share', 'apt-cold-flat'],
-        description: 'One root alarm for the whole network: downstream low-supply alarms are suppressed while it is active.',
+        description: 'One root alarm for the whole network: downstream low-supply and cold-room alarms are suppressed while it is active and for 6 h after: hot water takes up to 80 minutes to reach the far substations, the network is starved while every valve is open, and rooms take hours to rewarm.',
       }),
       r({
         id: 'hs-supply-drop', kind: 'rate', template: 'supply-drop', name: 'Heat source supply falling fast', assetKind: 'heat_source',
-        field: 'supply_temp_c', windowS: 1200, fallPerH: 12, offDelayS: 7200, priority: 'high', category: 'no_heat', cause: 'heat-source-supply',
+        field: 'supply_temp_c', windowS: 1200, fallPerH: 12, offDelayS: 3600, suppressReleaseS: 21600, priority: 'high', category: 'no_heat', cause: 'heat-source-supply',
         suppresses: ['ss-primary-supply-low', 'ss-t2s-deviation', 'ss-low-dt', 'bldg-cold-share', 'apt-cold-flat'],
-        description: 'The weather curve moves the supply by a few K an hour at most; a fall faster than 12 K/h over 20 minutes is the plant. Held 2 h after the fall stops.',
+        description: 'The weather curve moves the supply by a few K an hour at most; a fall faster than 12 K/h over 20 minutes is the plant. Held 1 h after the fall stops; what it suppresses stays suppressed 6 h more.',
       }),
       r({
         id: 'ss-primary-supply-low', kind: 'threshold', template: 'supply-drop', name: 'Primary supply low', assetKind: 'substation',
@@ -99,12 +99,12 @@ export const RULE_TEMPLATES: readonly RuleTemplate[] = [
     rules: [
       r({
         id: 'ss-pump-trip', kind: 'discrete', template: 'pump-failure', name: 'Circulating pump tripped (VFD fault)', assetKind: 'substation',
-        field: 'vfd_fault', equals: true, onDelayS: 5, offDelayS: 60, priority: 'critical', category: 'equipment', cause: 'pump-failure',
+        field: 'vfd_fault', equals: true, onDelayS: 5, offDelayS: 60, suppressReleaseS: 7200, priority: 'critical', category: 'equipment', cause: 'pump-failure',
         suppresses: ['ss-pump-stopped', 'ss-t2s-deviation', 'ss-low-dt', 'ss-meter-*', 'ss-stuck-valve', 'bldg-cold-share', 'apt-cold-flat'],
       }),
       r({
         id: 'ss-pump-stopped', kind: 'discrete', template: 'pump-failure', name: 'Circulating pump stopped', assetKind: 'substation',
-        field: 'circ_pump_running', equals: false, onDelayS: 30, offDelayS: 60, priority: 'critical', category: 'equipment', cause: 'pump-failure',
+        field: 'circ_pump_running', equals: false, onDelayS: 30, offDelayS: 60, suppressReleaseS: 7200, priority: 'critical', category: 'equipment', cause: 'pump-failure',
         suppresses: ['ss-t2s-deviation', 'ss-low-dt', 'ss-meter-*', 'ss-stuck-valve', 'bldg-cold-share', 'apt-cold-flat'],
       }),
     ],
@@ -165,8 +165,8 @@ export const RULE_TEMPLATES: readonly RuleTemplate[] = [
         id: 'apt-cold-flat', kind: 'neighbour', template: 'cold-flat', name: 'Flat colder than its neighbours predict', assetKind: 'apartment',
         where: { attrs: { account: 'active' } }, field: 'room_temp_c', group: 'building', peers: { attrs: { account: 'active' } },
         offset: 'learn', belowK: 1.5, learnHours: 24, warmupHours: 2, minPeers: 3, everyS: 300, maxAgeS: 1800,
-        onDelayS: 1800, offDelayS: 1800, priority: 'medium', category: 'no_heat', cause: 'cold-flat',
-        description: 'Each flat learns how far it usually sits from its building\'s mean (position, sun, thermostat); 1.5 K colder than that for 30 minutes is a flat losing its heat.',
+        onDelayS: 5400, offDelayS: 1800, priority: 'medium', category: 'no_heat', cause: 'cold-flat',
+        description: 'Each flat learns how far it usually sits from its building\'s mean (position, sun, thermostat); 1.5 K colder than that for 90 minutes is a flat losing its heat (an open window, 10–30 minutes, is not).',
       }),
       r({
         id: 'bldg-cold-share', kind: 'share', template: 'cold-flat', name: 'Many flats below 18 °C', assetKind: 'building',
