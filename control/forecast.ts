@@ -185,6 +185,9 @@ export interface LinearFit {
   /** Lag-1 autocorrelation of the residuals (hours in a row tend to err the same way). */
   residualLag1: number;
   r2: number;
+  /** Mean and sum of squared deviations of x, for the uncertainty of the fitted line itself. */
+  xMean: number;
+  sxx: number;
 }
 
 /** Ordinary least squares y = a + b·x over pairs with finite values. */
@@ -217,7 +220,7 @@ export function fitLinear(xs: readonly number[], ys: readonly number[], minSampl
   let num = 0;
   for (let i = 1; i < n; i++) num += res[i]! * res[i - 1]!;
   const lag1 = ssRes > 0 ? Math.max(0, Math.min(0.99, num / ssRes)) : 0;
-  return { intercept, slope, n, residualSd: Math.sqrt(ssRes / Math.max(1, n - 2)), residualLag1: lag1, r2: syy > 0 ? 1 - ssRes / syy : 0 };
+  return { intercept, slope, n, residualSd: Math.sqrt(ssRes / Math.max(1, n - 2)), residualLag1: lag1, r2: syy > 0 ? 1 - ssRes / syy : 0, xMean: mx, sxx };
 }
 
 /** Assumed standard deviation of the outdoor forecast at a lead (K): a typical NWP error growing with the lead. */
@@ -230,7 +233,7 @@ export interface TotalForecast {
   total: number;
   /** One standard deviation of the total. */
   sd: number;
-  /** The part of `sd` from the regression's own residuals (independent between substations). */
+  /** The part of `sd` from the regression: its residuals and the uncertainty of the line (independent between substations). */
   residualSd: number;
   /** The part from the outdoor forecast's error (the same weather for every substation, so it adds up linearly). */
   weatherSd: number;
@@ -238,10 +241,12 @@ export interface TotalForecast {
 }
 
 /**
- * A total over the coming hours from a fit on outdoor temperature and an hourly outdoor forecast. Its error has two
+ * A total over the coming hours from a fit on outdoor temperature and an hourly outdoor forecast. Its error has three
  * parts: the residuals, summed as an AR(1) process (Var Σ = σ²·[H + 2·Σ_{k<H}(H − k)·ρᵏ], so hours that err together
- * are not counted as independent), and the forecast's own error passed through the slope, fully correlated over the
- * hours (|b|·Σ σ_f(h)). Predictions below zero are cut to zero (no negative heat or water).
+ * are not counted as independent); the uncertainty of the fitted line at the forecast's mean outdoor temperature, which
+ * is the same for every hour (H²·σ²·[1/n_eff + (x̄_f − x̄)²/S_xx], n_eff = n·(1 − ρ)/(1 + ρ) for autocorrelated
+ * residuals); and the outdoor forecast's own error passed through the slope, fully correlated over the hours
+ * (|b|·Σ σ_f(h)). Predictions below zero are cut to zero (no negative heat or water).
  */
 export function forecastTotal(fit: LinearFit, outdoor: readonly { leadH: number; tempC: number }[], sdOf: (leadH: number) => number = (h) => forecastSd(h)): TotalForecast {
   const hourly = outdoor.map((o) => ({ leadH: o.leadH, outdoorC: o.tempC, value: Math.max(0, fit.intercept + fit.slope * o.tempC) }));
@@ -250,7 +255,10 @@ export function forecastTotal(fit: LinearFit, outdoor: readonly { leadH: number;
   const rho = fit.residualLag1;
   let factor = H;
   for (let k = 1; k < H; k++) factor += 2 * (H - k) * rho ** k;
-  const residualSd = fit.residualSd * Math.sqrt(factor);
+  const nEff = Math.max(2, (fit.n * (1 - rho)) / (1 + rho));
+  const xf = H > 0 ? outdoor.reduce((s, o) => s + o.tempC, 0) / H : fit.xMean;
+  const lineVar = H * H * fit.residualSd ** 2 * (1 / nEff + (fit.sxx > 0 ? ((xf - fit.xMean) ** 2 * fit.n) / (nEff * fit.sxx) : 0));
+  const residualSd = Math.sqrt(fit.residualSd ** 2 * factor + lineVar);
   const weatherSd = Math.abs(fit.slope) * outdoor.reduce((s, o) => s + sdOf(o.leadH), 0);
   return { total, sd: Math.hypot(residualSd, weatherSd), residualSd, weatherSd, hourly };
 }
