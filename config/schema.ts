@@ -170,7 +170,7 @@ export const HubFile = Type.Object(
             segmentBytes: Type.Integer({ default: 16_777_216, minimum: 65_536, maximum: 1_073_741_824, description: 'Size of one buffer segment file (at most maxBytes)' }),
             directTimeoutMs: Type.Integer({ default: 5000, minimum: 100, maximum: 600_000, description: 'A write the remote store takes longer for goes to the buffer instead' }),
             replayBatch: Type.Integer({ default: 10_000, minimum: 1, maximum: 1_000_000, description: 'Readings per request while replaying the buffer' }),
-            retryMaxMs: Type.Integer({ default: 30_000, minimum: 100, maximum: 3_600_000, description: 'Longest pause between attempts while the remote store is down' }),
+            retryMaxMs: Type.Integer({ default: 5000, minimum: 100, maximum: 3_600_000, description: 'Longest pause between attempts while the remote store is down (also the longest wait for the replay to start once it is back)' }),
           },
           { additionalProperties: false, default: {} },
         ),
