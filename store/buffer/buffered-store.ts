@@ -74,7 +74,7 @@ export interface BufferOptions {
   replayMaxReadings?: number;
   /** Log bytes read at once while replaying (default 4 MiB). */
   replayReadBytes?: number;
-  /** Backoff while the remote is unavailable: first and longest pause, ms (default 250 ms, 30 s). */
+  /** Backoff while the remote is unavailable: first and longest pause, ms (default 250 ms, 5 s). */
   retryMinMs?: number;
   retryMaxMs?: number;
   /** Pause after an `auth` or `not_found` refusal, ms (default 60 s). */
@@ -120,6 +120,8 @@ interface Failure {
 }
 
 const TIMED_OUT = Symbol('timed out');
+/** How long health stays degraded after readings were dead-lettered. */
+const DEAD_LETTER_NOTICE_MS = 3_600_000;
 
 /** Log payloads: readings as JSON, or entries in the remote's wire format (remote.ts), as a JSON array of strings. */
 const KIND_READINGS = 0x52; // 'R'
@@ -156,6 +158,7 @@ export class BufferedTelemetryStore implements TelemetryStore {
   #failure: Failure | null = null;
   #refusing = false;
   #deadLetterSeq = 0;
+  #lastDeadLetterAt = -Infinity;
   #stats = { rowsWritten: 0, batchesWritten: 0, writeErrors: 0, pending: 0, directBatches: 0, bufferedBatches: 0, replayedReadings: 0, deadLetteredReadings: 0, refusedBatches: 0 };
 
   constructor(remote: TelemetryStore, opts: BufferOptions) {
@@ -169,7 +172,7 @@ export class BufferedTelemetryStore implements TelemetryStore {
       replayMaxReadings: 10_000,
       replayReadBytes: 4 * 1024 ** 2,
       retryMinMs: 250,
-      retryMaxMs: 30_000,
+      retryMaxMs: 5000,
       refusedRetryMs: 60_000,
       warnFill: 0.8,
       ...stripUndefined(opts),
@@ -291,7 +294,7 @@ export class BufferedTelemetryStore implements TelemetryStore {
       status = 'down';
       detail = `store-and-forward buffer full: new readings are refused until the remote store takes the backlog${why}`;
     }
-    if (s.deadLetteredReadings > 0 && status === 'up') {
+    if (this.#clock.now() - this.#lastDeadLetterAt < DEAD_LETTER_NOTICE_MS && status === 'up') {
       status = 'degraded';
       detail = `${s.deadLetteredReadings} readings refused by the remote store for their content, kept in ${path.join(this.#o.dir, 'dead-letter')}`;
     }
@@ -423,6 +426,7 @@ export class BufferedTelemetryStore implements TelemetryStore {
       await fh.close();
     }
     this.#stats.deadLetteredReadings += part.items.length;
+    this.#lastDeadLetterAt = this.#clock.now();
     this.#log.error({ err, file, entries: part.items.length }, 'remote store refused readings for their content; kept in the dead-letter directory');
   }
 
