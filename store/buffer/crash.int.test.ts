@@ -92,7 +92,8 @@ describe.skipIf(missing !== null)(`store-and-forward buffer under kill -9 (Victo
 
     // 2. Remote up: the next hub replays the backlog and keeps writing; killed in mid-replay.
     await vm.start();
-    const second = await runAndKill(dir, vm.url, first.lastAck + 1, (r) => r.replayed >= 2000 && r.buffered > 2000);
+    // (Past 400 more batches the replay was missed; the child is stopped anyway and the checks below say so.)
+    const second = await runAndKill(dir, vm.url, first.lastAck + 1, (r) => (r.replayed >= 2000 && r.buffered > 2000) || r.lastAck > first.lastAck + 400);
     expect(second.replayed).toBeGreaterThan(0);
     expect(second.buffered).toBeGreaterThan(0);
 
