@@ -1,0 +1,379 @@
+/**
+ * bench/ingest-mqtt: thermostat readings per second from an MQTT broker into the embedded store through the real
+ * pipeline (the `mqtt` source, QoS 1, PUBACK after durability), against a bare mqtt.js subscriber's receive rate from
+ * the same broker in the same run.
+ *
+ * Brokers: the embedded broker (aedes, MQTT 3.1.1) in a child process, and Mosquitto (MQTT 5): at MQTT_URL when set,
+ * else an instance of its own with the settings of docs/mqtt.md when the binary is installed, else whatever answers on
+ * mqtt://127.0.0.1:1883; skipped with a note otherwise. Publishers run in another child
+ * process (4 connections, QoS 1). The parent hands out publishing credit so the backlog stays below the hub's in-flight
+ * window: the broker never has to drop or queue beyond it, and neither consumer is ever starved.
+ *
+ * Per broker, REPS rounds of: bare subscriber for SECONDS, then the hub for SECONDS; medians reported. Rates count from
+ * the first credit to the last message received (bare) or the last reading made durable (hub). Memory (RSS, heap) of
+ * this process, which runs the hub, is sampled every 250 ms; BENCH_MQTT_SOAK_S=300 adds a 5-minute hub run at the end
+ * to show memory stays flat.
+ *
+ *   npm run bench -- ingest-mqtt        BENCH_MQTT_SECONDS=6 BENCH_MQTT_REPS=3 BENCH_MQTT_SOAK_S=0 BENCH_MQTT_ONLY=aedes|mosquitto
+ */
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Value } from '@sinclair/typebox/value';
+import mqtt from 'mqtt';
+import { parse } from 'yaml';
+import { AssetTree } from '../config/asset-tree.ts';
+import { checkAgainst, DEFAULT_CONFIG_DIR } from '../config/load.ts';
+import { HubFile, NetworkFile } from '../config/schema.ts';
+import { systemClock } from '../core/clock.ts';
+import { silentLogger } from '../core/log.ts';
+import { createMetrics } from '../core/metrics.ts';
+import { LiveBus } from '../ingest/live-bus.ts';
+import { Pipeline } from '../ingest/pipeline.ts';
+import { MqttSourceConfig } from '../ingest/sources/mqtt/config.ts';
+import { mqttPlugin } from '../ingest/sources/mqtt/index.ts';
+import { EmbeddedTelemetryStore } from '../store/embedded/embedded-store.ts';
+import { DEFAULT_RETENTION } from '../store/telemetry-store.ts';
+import { median, report } from './lib.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const SECONDS = Number(process.env['BENCH_MQTT_SECONDS'] ?? 6);
+const REPS = Number(process.env['BENCH_MQTT_REPS'] ?? 3);
+const SOAK_S = Number(process.env['BENCH_MQTT_SOAK_S'] ?? 0);
+const CHUNK = 2_000;
+const MAX_BACKLOG = 40_000;
+const MIB = 2 ** 20;
+const notes: string[] = [];
+
+const network = checkAgainst(NetworkFile, parse(readFileSync(path.join(DEFAULT_CONFIG_DIR, 'network.yaml'), 'utf8')), 'network.yaml', [])!;
+const hubDefaults = checkAgainst(HubFile, parse(readFileSync(path.join(DEFAULT_CONFIG_DIR, 'hub.yaml'), 'utf8')), 'hub.yaml', [])!;
+const assets = new AssetTree(network);
+const apartments = assets.ofKind('apartment').map((a) => [a.path[a.path.length - 2]!, a.parent!, a.name] as [string, string, string]);
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Children
+
+/** Forks a helper script, sends it `hello` if given, and resolves with its first message. */
+function child(script: string, hello?: Record<string, unknown>): Promise<{ proc: ChildProcess; first: Record<string, unknown> }> {
+  const proc = fork(path.join(here, script), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  if (hello) proc.send(hello);
+  return new Promise((resolve, reject) => {
+    proc.once('message', (m) => resolve({ proc, first: m as Record<string, unknown> }));
+    proc.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+  });
+}
+
+async function reachable(url: string): Promise<boolean> {
+  const u = new URL(url);
+  return new Promise((resolve) => {
+    const s = net.connect({ host: u.hostname, port: Number(u.port || 1883) });
+    s.setTimeout(1000);
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+    s.once('timeout', () => (s.destroy(), resolve(false)));
+  });
+}
+
+/** A free TCP port on loopback (closed again at once; Mosquitto binds it right after). */
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+/**
+ * Mosquitto: MQTT_URL when set; else our own Mosquitto with the settings docs/mqtt.md asks for, when the binary is
+ * installed; else a broker answering on 127.0.0.1:1883 (its settings are what they are); else none.
+ */
+async function mosquitto(): Promise<BrokerRun | null> {
+  const url = process.env['MQTT_URL'];
+  if (url) {
+    if (await reachable(url)) {
+      notes.push(`Mosquitto at MQTT_URL=${url}`);
+      return { name: 'mosquitto', url, protocolVersion: 5, stop: async () => {} };
+    }
+    notes.push(`Mosquitto skipped: nothing answers at MQTT_URL=${url}`);
+    return null;
+  }
+  const bin = ['/usr/sbin/mosquitto', '/usr/local/sbin/mosquitto', '/usr/bin/mosquitto'].find((f) => existsSync(f));
+  if (bin) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'warmgrid-bench-mosquitto-'));
+    const port = await freePort();
+    writeFileSync(
+      path.join(dir, 'mosquitto.conf'),
+      [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'max_inflight_messages 0', 'max_queued_messages 1000000', ''].join('\n'),
+    );
+    const proc = spawn(bin, ['-c', path.join(dir, 'mosquitto.conf')], { stdio: 'ignore' });
+    const mqttUrl = `mqtt://127.0.0.1:${port}`;
+    for (let i = 0; i < 100 && !(await reachable(mqttUrl)); i++) await new Promise((r) => setTimeout(r, 50));
+    notes.push(`Mosquitto: own instance (${bin}; max_inflight_messages 0, max_queued_messages 1000000, persistence false)`);
+    return {
+      name: 'mosquitto',
+      url: mqttUrl,
+      protocolVersion: 5,
+      stop: async () => {
+        proc.kill('SIGTERM');
+        await new Promise((r) => proc.once('exit', r));
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  if (await reachable('mqtt://127.0.0.1:1883')) {
+    notes.push('Mosquitto at mqtt://127.0.0.1:1883 with its own settings (max_queued_messages below ~50,000 may drop QoS 1 messages under load)');
+    return { name: 'mosquitto', url: 'mqtt://127.0.0.1:1883', protocolVersion: 5, stop: async () => {} };
+  }
+  notes.push('Mosquitto skipped: MQTT_URL not set, no mosquitto binary, nothing on 127.0.0.1:1883');
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Memory
+
+interface MemSample {
+  t: number;
+  rss: number;
+  heap: number;
+}
+const memory: MemSample[] = [];
+const heapAfterGc: number[] = [];
+let sampling: NodeJS.Timeout | null = null;
+function sampleMemory(on: boolean): void {
+  if (on && !sampling) {
+    sampling = setInterval(() => {
+      const m = process.memoryUsage();
+      memory.push({ t: performance.now(), rss: m.rss / MIB, heap: m.heapUsed / MIB });
+    }, 250);
+  } else if (!on && sampling) {
+    clearInterval(sampling);
+    sampling = null;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// One measured phase: credit publishers until `seconds` passed, then wait until everything was consumed.
+
+interface PhaseResult {
+  count: number;
+  seconds: number;
+  rate: number;
+  lost: number;
+}
+
+async function drive(pub: ChildProcess, prefix: string, seconds: number, consumed: () => number, lastAt: () => number): Promise<PhaseResult> {
+  const baseTs = Date.now() - 30 * 60_000;
+  let issued = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < seconds * 1000) {
+    while (issued - consumed() < MAX_BACKLOG) {
+      pub.send({ type: 'publish', prefix, count: CHUNK, baseTs });
+      issued += CHUNK;
+    }
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  let last = consumed();
+  let idleSince = performance.now();
+  while (consumed() < issued) {
+    await new Promise((r) => setTimeout(r, 20));
+    if (consumed() !== last) {
+      last = consumed();
+      idleSince = performance.now();
+    } else if (performance.now() - idleSince > 15_000) {
+      break;
+    }
+  }
+  const count = consumed();
+  const secs = (lastAt() - t0) / 1000;
+  return { count, seconds: secs, rate: count / secs, lost: issued - count };
+}
+
+async function bare(url: string, protocolVersion: 4 | 5, pub: ChildProcess, prefix: string, seconds: number): Promise<PhaseResult> {
+  // receiveMaximum as the hub asks for it: Mosquitto otherwise applies max_inflight_messages (20) to an MQTT 5 client.
+  const c = await mqtt.connectAsync(url, {
+    protocolVersion,
+    clientId: `bench-bare-${process.pid}-${prefix.replace(/\W/g, '')}`,
+    clean: true,
+    reconnectPeriod: 0,
+    ...(protocolVersion === 5 ? { properties: { receiveMaximum: 65_535 } } : {}),
+  });
+  let n = 0;
+  let lastAt = 0;
+  c.on('message', () => {
+    n++;
+    lastAt = performance.now();
+  });
+  await c.subscribeAsync(`${prefix}/+/+/+/telemetry`, { qos: 1 });
+  const r = await drive(pub, prefix, seconds, () => n, () => lastAt);
+  await c.endAsync();
+  return r;
+}
+
+async function hub(url: string, protocolVersion: 4 | 5, pub: ChildProcess, prefix: string, seconds: number): Promise<PhaseResult & { rejected: number }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'warmgrid-bench-mqtt-'));
+  const store = new EmbeddedTelemetryStore({ dir, retention: DEFAULT_RETENTION });
+  await store.open();
+  const log = silentLogger();
+  const pipeline = new Pipeline({
+    assets,
+    store,
+    bus: new LiveBus(),
+    clock: systemClock,
+    log,
+    metrics: createMetrics(),
+    rules: hubDefaults.pipeline.rules,
+    batchSize: hubDefaults.store.batchSize,
+    flushMs: hubDefaults.store.flushMs,
+    queueLimit: hubDefaults.store.queueLimit,
+  });
+  let durable = 0;
+  let lastAt = 0;
+  let rejected = 0;
+  const cfg = Value.Default(
+    MqttSourceConfig,
+    Value.Convert(MqttSourceConfig, {
+      id: 'bench',
+      kind: 'mqtt',
+      url,
+      protocolVersion,
+      clientId: `bench-hub-${process.pid}-${prefix.replace(/\W/g, '')}`,
+      sessionExpirySec: 30,
+      topics: [{ filter: `${prefix}/+/+/+/telemetry`, asset: '{2}-{3}', assetKind: 'apartment' }],
+    }),
+  ) as MqttSourceConfig;
+  const source = mqttPlugin.create(cfg, {
+    log,
+    clock: systemClock,
+    assets,
+    templates: new Map(),
+    emit: async (readings) => {
+      await pipeline.ingest(readings);
+      durable += readings.length;
+      lastAt = performance.now();
+    },
+    reject: (reason, detail) => {
+      if (rejected++ === 0) notes.push(`first rejection: ${reason}: ${detail}`);
+    },
+  });
+  await source.start();
+  sampleMemory(true);
+  const r = await drive(pub, prefix, seconds, () => durable, () => lastAt);
+  sampleMemory(false);
+  await source.stop();
+  await pipeline.close();
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+  // Heap after a full GC at the end of each hub run: a leak shows as growth from run to run.
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc) {
+    gc();
+    heapAfterGc.push(process.memoryUsage().heapUsed / MIB);
+  }
+  return { ...r, rejected };
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+
+interface BrokerRun {
+  name: string;
+  url: string;
+  protocolVersion: 4 | 5;
+  stop(): Promise<void>;
+}
+
+async function measure(b: BrokerRun): Promise<{ hub: number[]; bare: number[]; lost: number; rejected: number }> {
+  const { proc: pub } = await child('ingest-mqtt-publisher.ts', { type: 'start', url: b.url, connections: 4, window: 1000, apartments });
+  const out = { hub: [] as number[], bare: [] as number[], lost: 0, rejected: 0 };
+  for (let rep = 0; rep < REPS; rep++) {
+    const tag = `wgbench${process.pid}-${b.name}${rep}`;
+    const r1 = await bare(b.url, b.protocolVersion, pub, `${tag}b`, SECONDS);
+    const r2 = await hub(b.url, b.protocolVersion, pub, `${tag}h`, SECONDS);
+    out.bare.push(r1.rate);
+    out.hub.push(r2.rate);
+    out.lost += r1.lost + r2.lost;
+    out.rejected += r2.rejected;
+    console.log(`${b.name} round ${rep + 1}: bare ${Math.round(r1.rate).toLocaleString('en-US')} msg/s (${r1.count}), hub ${Math.round(r2.rate).toLocaleString('en-US')} readings/s (${r2.count})`);
+  }
+  if (SOAK_S > 0 && b.name === 'mosquitto') {
+    const r = await hub(b.url, b.protocolVersion, pub, `wgbench${process.pid}-soak`, SOAK_S);
+    notes.push(`soak on ${b.name}: ${SOAK_S} s at ${Math.round(r.rate)} readings/s (${r.count} readings)`);
+  }
+  pub.send({ type: 'stop' });
+  return out;
+}
+
+const ONLY = process.env['BENCH_MQTT_ONLY'];
+const started = performance.now();
+const brokers: BrokerRun[] = [];
+if (ONLY !== 'mosquitto') {
+  const { proc, first } = await child('ingest-mqtt-broker.ts');
+  brokers.push({
+    name: 'aedes',
+    url: first['url'] as string,
+    protocolVersion: 4,
+    stop: async () => {
+      proc.send({ type: 'stop' });
+      await new Promise((r) => proc.once('exit', r));
+    },
+  });
+}
+if (ONLY !== 'aedes') {
+  const m = await mosquitto();
+  if (m) brokers.push(m);
+}
+
+const figures: Record<string, number | string | null> = {};
+const baseline: Record<string, number> = {};
+const ratios: Record<string, number> = {};
+let lost = 0;
+let rejected = 0;
+for (const b of brokers) {
+  const r = await measure(b);
+  await b.stop();
+  lost += r.lost;
+  rejected += r.rejected;
+  figures[`${b.name}_hub_readings_per_s`] = median(r.hub);
+  baseline[`${b.name}_bare_msgs_per_s`] = median(r.bare);
+  ratios[b.name] = median(r.hub) / median(r.bare);
+  figures[`${b.name}_ratio_vs_bare`] = ratios[b.name]!;
+}
+
+// Memory: the hub phases only; growth = last quarter vs second quarter of all samples (after warm-up).
+const rss = memory.map((m) => m.rss);
+const heap = memory.map((m) => m.heap);
+const q = (xs: number[], from: number, to: number): number => median(xs.slice(Math.floor(xs.length * from), Math.max(Math.floor(xs.length * from) + 1, Math.floor(xs.length * to))));
+figures['rss_mib_max'] = Math.max(...rss);
+figures['rss_mib_growth'] = q(rss, 0.75, 1) - q(rss, 0.25, 0.5);
+figures['heap_mib_max'] = Math.max(...heap);
+figures['heap_mib_growth'] = q(heap, 0.75, 1) - q(heap, 0.25, 0.5);
+figures['memory_samples'] = memory.length;
+figures['heap_after_gc_mib_first_run'] = heapAfterGc[0] ?? null;
+figures['heap_after_gc_mib_last_run'] = heapAfterGc[heapAfterGc.length - 1] ?? null;
+figures['messages_lost'] = lost;
+figures['rejected'] = rejected;
+figures['seconds_per_phase'] = SECONDS;
+figures['rounds'] = REPS;
+figures['bench_seconds'] = (performance.now() - started) / 1000;
+
+const mosq = figures['mosquitto_hub_readings_per_s'];
+const ratioOk = Object.values(ratios).every((r) => r >= 0.6);
+const mosqOk = typeof mosq === 'number' && mosq >= 50_000;
+if (typeof mosq !== 'number') notes.push('the Mosquitto target could not be checked');
+notes.push('rates run from the first publishing credit to the last message received (bare) or reading made durable (hub)');
+notes.push(`publishers: 1 process, 4 connections, QoS 1, window 1000; backlog capped at ${MAX_BACKLOG} messages by publishing credit`);
+report({
+  name: 'ingest-mqtt',
+  figures,
+  baseline,
+  targets: {
+    ratio_vs_bare: 'hub stores >= 60 % of the bare mqtt.js receive rate, for each broker',
+    mosquitto_hub_readings_per_s: '>= 50,000 readings/s from Mosquitto at QoS 1',
+    memory: 'flat over the run (rss/heap growth near 0; BENCH_MQTT_SOAK_S=300 for 5 minutes)',
+  },
+  met: ratioOk && mosqOk && lost === 0,
+  notes,
+});
+process.exit(0);
