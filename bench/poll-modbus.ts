@@ -244,6 +244,7 @@ async function main(): Promise<void> {
       console.log(`hub  ${String(n).padStart(5)}: ${r.badPct.toFixed(2)} % bad (missed ${r.missed}, late ${r.late}, failed ${r.failed}, down ${r.down} of ${r.cycles}), cpu ${r.cpuPct.toFixed(0)} %, sim cpu ${r.simCpuPct.toFixed(0)} %, loop p99 ${r.loopDelayP99Ms.toFixed(1)} ms, load ${os.loadavg()[0]!.toFixed(1)}`);
       figures[`hub_${n}_bad_pct`] = Number(r.badPct.toFixed(3));
       figures[`hub_${n}_cpu_pct`] = Math.round(r.cpuPct);
+      figures[`hub_${n}_cpu_us_per_poll`] = Math.round((r.cpuPct * 10_000) / n);
       figures[`hub_${n}_sim_cpu_pct`] = Math.round(r.simCpuPct);
       figures[`hub_${n}_loop_delay_p99_ms`] = Number(r.loopDelayP99Ms.toFixed(1));
       for (const [k, v] of Object.entries(r.extra)) figures[`hub_${n}_${k}`] = v;
@@ -255,6 +256,7 @@ async function main(): Promise<void> {
       console.log(`bare ${String(n).padStart(5)}: ${b.badPct.toFixed(2)} % bad (missed ${b.missed}, late ${b.late}, failed ${b.failed} of ${b.cycles}), cpu ${b.cpuPct.toFixed(0)} %, sim cpu ${b.simCpuPct.toFixed(0)} %, loop p99 ${b.loopDelayP99Ms.toFixed(1)} ms, load ${os.loadavg()[0]!.toFixed(1)}`);
       baseline[`bare_${n}_bad_pct`] = Number(b.badPct.toFixed(3));
       baseline[`bare_${n}_cpu_pct`] = Math.round(b.cpuPct);
+      baseline[`bare_${n}_cpu_us_per_poll`] = Math.round((b.cpuPct * 10_000) / n);
       baseline[`bare_${n}_sim_cpu_pct`] = Math.round(b.simCpuPct);
       baseline[`bare_${n}_loop_delay_p99_ms`] = Number(b.loopDelayP99Ms.toFixed(1));
       if (b.badPct < BAD_LIMIT_PCT) bareMax = n;

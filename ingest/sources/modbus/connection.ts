@@ -14,6 +14,9 @@
  *   used once: after `destroy()` or a close, the owner opens a new one.
  * - A response that arrives after its request timed out is matched by transaction id (MBAP, Modbus Messaging on TCP/IP
  *   Implementation Guide V1.0b §3.1.3) to the old request and dropped; it never answers a newer one.
+ * - The client keeps each transaction in `_transactions` until its id (0..255) is reused, so every connection holds
+ *   its last 256 callbacks and whatever they reference: with thousands of devices, hundreds of MB of old-generation
+ *   heap and long GC pauses. The wrapper clears its entry when the request settles.
  * Requests are written with the unit id as an argument (`writeFC3(unit, …)`), not `setID`, so one connection can
  * serve several units behind a gateway without a shared mutable unit id.
  */
@@ -68,7 +71,8 @@ const ModbusRTU = modbusSerial.default;
 type Client = InstanceType<typeof ModbusRTU>;
 
 interface ClientInternals {
-  _port?: { _client?: Socket };
+  _port?: { _client?: Socket; _transactionIdWrite?: number };
+  _transactions?: Record<number, unknown>;
 }
 
 type Callback = (err: (Error & { modbusCode?: number }) | null, data?: { buffer?: Buffer }) => void;
@@ -206,10 +210,18 @@ export class ModbusConnection {
         return;
       }
       let timer: TimerHandle | null = null;
+      // modbus-serial keeps every transaction (with its callback and all it holds) until its id comes round again,
+      // 256 requests later: 256 per device. The entry is cleared when the request settles, so memory stays flat.
+      const internals = this.#client as unknown as ClientInternals;
+      const tid = internals._port?._transactionIdWrite;
+      let tx: unknown;
       const pending: Pending = {
         settle: (err, bytes) => {
           if (!this.#pending.delete(pending)) return;
           if (timer) this.#clock.clearTimeout(timer);
+          timer = null;
+          const txs = internals._transactions;
+          if (txs && tid !== undefined && tx !== undefined && txs[tid] === tx) txs[tid] = undefined;
           if (err) reject(err);
           else resolve(bytes ?? new Uint8Array(0));
         },
@@ -233,6 +245,7 @@ export class ModbusConnection {
           if (err) pending.settle(toError(err, info, this.host, this.port));
           else pending.settle(null, data?.buffer ?? new Uint8Array(0));
         });
+        if (tid !== undefined) tx = internals._transactions?.[tid];
       } catch (err) {
         pending.settle(toError(err as Error, info, this.host, this.port));
       }
