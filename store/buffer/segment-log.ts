@@ -268,7 +268,9 @@ export class SegmentLog {
       await this.#tail!.writev([header, payload], tail.size);
       await this.#tail!.datasync();
     } catch (err) {
-      // Nothing counts as written: the next append writes over whatever part of this record reached the file.
+      // Nothing counts as written; cut off what part of the record reached the file (the next append would write over
+      // it anyway, but a rotation first would leave it inside a closed segment).
+      await this.#tail!.truncate(tail.size).catch(() => undefined);
       throw new WarmgridError('STORE_WRITE_FAILED', `cannot write to the store-and-forward buffer in ${this.dir}`, { cause: err, retryable: true });
     }
     if (this.#pendingRecords() === 0) this.#oldestAppendedAt = appendedAt;
