@@ -56,6 +56,22 @@ export const ControlConfig = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    flow: Type.Object(
+      {
+        stages: Type.Array(
+          Type.Object(
+            {
+              belowOutdoorC: Type.Number({ minimum: -45, maximum: 25, description: 'The stage applies at or below this outdoor temperature' }),
+              relFlow: Type.Number({ minimum: 0.3, maximum: 1.5, description: 'Relative flow G/G′ of the stage' }),
+            },
+            { additionalProperties: false },
+          ),
+          { default: [], maxItems: 6, description: 'Stepped-flow regulation (分阶段变流量): relative flow by outdoor temperature; empty keeps constant flow' },
+        ),
+        designDpMpa: Type.Optional(Type.Number({ minimum: 0.01, maximum: 1, description: 'Circulating pump ΔP at design flow, for a ΔP setpoint suggestion (ΔP′·Ḡ²)' })),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     writes: Type.Object(
       {
         enabled: Type.Array(SubstationId, { default: [], description: 'Substations whose setpoint writes are enabled at start (the API can change it, audited); off by default' }),

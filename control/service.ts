@@ -233,10 +233,12 @@ export class ControlService {
           .map((b) => ({ id: b.id, apartments: b.children.map((id) => o.assets.get(id)!).filter((a) => a.kind === 'apartment').map((a) => ({ id: a.id, suspended: a.attrs['account'] === 'suspended' })) })),
       };
       const preset = presetCurve(emitter, designOutdoorC, spec.design);
+      const controller = new SubstationController(spec, this.settings, preset);
+      controller.flow = { stages: c.flow.stages.map((x) => ({ ...x })), designDpMpa: c.flow.designDpMpa ?? null };
       this.#ss.set(asset.id, {
         asset,
         emitter,
-        controller: new SubstationController(spec, this.settings, preset),
+        controller,
         presetCurve: preset,
         curveOverride: null,
         writesEnabledOverride: null,
