@@ -70,6 +70,8 @@ export interface ControlServiceOptions {
   db: StateDb;
   clock: Clock;
   log: Logger;
+  /** Run advice on a timer (default true); false leaves it to the owner's calls of runAdvice(). */
+  adviceTimer?: boolean;
 }
 
 interface Runtime {
@@ -269,7 +271,7 @@ export class ControlService {
       for (const b of rt.controller.spec.buildings) for (const a of b.apartments) this.#seedSensor(a.id);
     }
     this.#unsubscribe = this.#o.bus.onReading((r) => this.#onReading(r));
-    this.#schedule();
+    if (this.#o.adviceTimer !== false) this.#schedule(true);
   }
 
   async stop(): Promise<void> {
@@ -282,8 +284,15 @@ export class ControlService {
     await Promise.all([...this.#ss.values()].map((rt) => rt.lock.catch(() => undefined)));
   }
 
-  #schedule(): void {
+  /** Resolves once no timer-driven advice pass is running (and the next one is scheduled). */
+  async idle(): Promise<void> {
+    await this.#running;
+  }
+
+  /** The first pass a minute after start (readings have arrived by then), then every adviceIntervalMin. */
+  #schedule(first = false): void {
     if (this.#stopped) return;
+    const interval = this.#cfg.adviceIntervalMin * 60_000;
     this.#timer = this.#o.clock.setTimeout(() => {
       this.#running = this.runAdvice()
         .then(() => undefined)
@@ -292,7 +301,7 @@ export class ControlService {
           this.#running = null;
           this.#schedule();
         });
-    }, this.#cfg.adviceIntervalMin * 60_000);
+    }, first ? Math.min(60_000, interval) : interval);
     this.#timer.unref?.();
   }
 
@@ -525,7 +534,7 @@ export class ControlService {
     // The alarm hook (docs/control.md): the alarms module and the screens take it from the bus.
     this.#o.bus.publishEvent({
       topic: 'alarms',
-      data: { type: 'control.auto_off', source: 'control', asset: rt.asset.id, at: now, priority: 'high', message: `auto mode of ${rt.asset.name} dropped to manual: ${reason}`, reason, details },
+      data: { type: 'control.auto_off', source: 'control', asset: rt.asset.id, at: now, priority: 'medium', message: `auto mode of ${rt.asset.name} dropped to manual: ${reason}`, reason, details },
     });
   }
 

@@ -91,9 +91,9 @@ function rooms(ss: string, lo: number, hi: number): void {
   });
 }
 
-function service(): ControlService {
+function service(adviceTimer = false): ControlService {
   const c = Value.Default(ControlConfig, { writes: { enabled: ['ss01', 'ss02'], confirmTtlS: 60 } }) as ControlConfig;
-  return new ControlService({ config: c, network: config.network, assets: config.assets, latest: (a) => latestValues.get(a), bus, store, writers: { writerFor: (a) => (plc.writablePoints(a).length ? plc : undefined) }, audit: new AuditLog(state.db, () => clock.now()), db: state.db, clock, log: silentLogger() });
+  return new ControlService({ config: c, network: config.network, assets: config.assets, latest: (a) => latestValues.get(a), bus, store, writers: { writerFor: (a) => (plc.writablePoints(a).length ? plc : undefined) }, audit: new AuditLog(state.db, () => clock.now()), db: state.db, clock, log: silentLogger(), adviceTimer });
 }
 
 let control: ControlService;
@@ -220,6 +220,34 @@ describe('control service: auto mode', () => {
     expect(control.view('ss02')).toMatchObject({ writesEnabled: false, writesEnabledSource: 'api' });
     expect(control.view('ss01')).toMatchObject({ mode: 'manual', curveSource: 'api', feedbackIntegralK: integral });
     expect(control.curve('ss01').curve.shiftK).toBe(-2);
+  });
+});
+
+describe('control service: the advice timer', () => {
+  it('runs a first pass a minute after start, then every adviceIntervalMin, for every substation', async () => {
+    const timed = service(true);
+    await timed.start();
+    const seen = (): number => events.filter((e) => e.topic === 'advice').length;
+    const before = seen();
+    const substations = config.assets.ofKind('substation').length;
+    const pass = (n: number): Promise<void> =>
+      new Promise((resolve) => {
+        const off = bus.onEvent(() => {
+          if (seen() - before >= n) {
+            off();
+            resolve();
+          }
+        });
+      });
+    const first = pass(substations);
+    clock.advance(60_000);
+    await first;
+    await timed.idle();
+    const second = pass(2 * substations);
+    clock.advance(15 * 60_000);
+    await second;
+    await timed.stop();
+    expect(seen() - before).toBe(2 * substations);
   });
 });
 
