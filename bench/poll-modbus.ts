@@ -219,7 +219,7 @@ async function runBare(sim: Sim, n: number): Promise<RunResult> {
 }
 
 async function main(): Promise<void> {
-  const maxCount = Math.max(...COUNTS);
+  const maxCount = Number(process.env['POLL_MODBUS_SIM_COUNT'] ?? Math.max(...COUNTS));
   const loadBefore = os.loadavg()[0]!;
   const t0 = performance.now();
   const sim = await startSim(maxCount);
