@@ -278,7 +278,7 @@ interface WarmgridArm extends Arm {
   writes: number;
   /** Hourly reported values for the load forecast check: outdoor, network heat (kW), make-up (m³/h), electricity (kWh). */
   hourly: { ts: number; outdoorC: number; heatKw: number; makeupM3h: number; elecKwh: number }[];
-  lastAdvice: Map<string, { recommendedC: number | null; tauH: number; feedbackK: number; forecastK: number | null }>;
+  lastAdvice: Map<string, { recommendedC: number | null; tauH: number; feedbackK: number; forecastK: number | null; excluded: Record<string, number> }>;
 }
 
 /** The hub's default controller settings, with WG_* environment overrides for experiments (see the header). */
@@ -309,7 +309,7 @@ function warmgridArm(settings: ControllerSettings, useForecast: boolean): Warmgr
   const controllers = new Map(substations.map((ss) => [ss.id, new SubstationController(specOf(ss, m), settings, ss.curve)]));
   const recent = new Map<string, { ts: number; k: number }[]>(substations.map((s) => [s.id, []]));
   const a = m.apartments;
-  const lastAdvice = new Map<string, { recommendedC: number | null; tauH: number; feedbackK: number; forecastK: number | null }>();
+  const lastAdvice: WarmgridArm['lastAdvice'] = new Map();
   const hourly: WarmgridArm['hourly'] = [];
   let hourAcc = { n: 0, outdoorC: 0, heatKw: 0, makeupM3h: 0 };
   let elecAtHour: number | null = null;
@@ -361,7 +361,7 @@ function warmgridArm(settings: ControllerSettings, useForecast: boolean): Warmgr
           currentSetpointC: tags.supply_temp_setpoint_c,
           measuredSupplyC: tags.secondary_supply_temp_c,
         });
-        lastAdvice.set(ss.id, { recommendedC: advice.recommendedC, tauH: advice.explanation.tauH, feedbackK: advice.explanation.feedbackTermK, forecastK: advice.explanation.forecastTermK });
+        lastAdvice.set(ss.id, { recommendedC: advice.recommendedC, tauH: advice.explanation.tauH, feedbackK: advice.explanation.feedbackTermK, forecastK: advice.explanation.forecastTermK, excluded: advice.explanation.indoor.excluded });
         if (advice.recommendedC === null) continue;
         const list = recent.get(ss.id)!.filter((w) => now - w.ts < H);
         recent.set(ss.id, list);
@@ -440,6 +440,8 @@ const met = cold(sb) <= TARGET.coldShareMax && cold(sb) < cold(sa) && saving >= 
 const taus = [...wg.controllers.values()].map((c) => c.tauH().tauH).sort((x, y) => x - y);
 const learned = [...wg.controllers.values()].filter((c) => c.tauH().source === 'fit').length;
 const shifts = [...wg.lastAdvice.values()].map((a) => a.feedbackK);
+const excluded: Record<string, number> = {};
+for (const a of wg.lastAdvice.values()) for (const [k, v] of Object.entries(a.excluded)) excluded[k] = (excluded[k] ?? 0) + v;
 
 if (process.env['WG_TRACE']) {
   const w = new Weather(SEED, { coldSnaps: [SNAP] });
@@ -468,6 +470,10 @@ report({
     warmup_days: WARMUP_DAYS,
     cold_snap: `-${SNAP.depthK} K for ${SNAP.durationH} h, falling from day 2.5 of the scored week`,
     room_sensor_faults: faultCount,
+    room_sensors_left_out_at_the_end: Object.entries(excluded)
+      .filter(([, v]) => v > 0)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', '),
     below18_pct: round3(100 * cold(sb)),
     below18_cold_snap_window_pct: round3(100 * snapCold(sb)),
     above22_pct: round3(100 * hot(sb)),
