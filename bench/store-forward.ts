@@ -5,7 +5,8 @@
  * 1. Throughput, remote healthy: readings/s written one batch at a time (as the pipeline's batch writer does)
  *    through the buffer (direct mode), against the baseline measured in the same run: the same batches written
  *    straight to the InfluxDB adapter. The two alternate batch by batch, so other load on the machine hits both alike;
- *    five rounds, medians (the cost is the median of the per-round ratios).
+ *    five rounds, medians (the cost is the median of the per-round ratios). The hub process's CPU time per reading
+ *    in each (its own work plus gzip on libuv's threads) shows the cost without the noise of other load.
  * 2. Outage and replay: the server is stopped; a 5-minute outage at the live load is simulated by writing its backlog
  *    (LIVE_RPS × 300 s of readings, with timestamps spread over the 5 minutes) into the buffer as fast as it takes
  *    them, instead of waiting 5 real minutes. Then the server starts while live data keeps coming at LIVE_RPS, and
@@ -73,9 +74,10 @@ interface Writer {
  * stores (the first store of each pair alternating too), so load from other processes hits both alike. Readings/s of
  * each store: readings written / time spent in its writes.
  */
-async function throughput(stores: readonly Writer[], seconds: number, base: number): Promise<number[]> {
+async function throughput(stores: readonly Writer[], seconds: number, base: number): Promise<{ rates: number[]; cpuUsPerReading: number[] }> {
   const batches: Reading[][] = Array.from({ length: 8 }, (_, b) => readings(b * THROUGHPUT_BATCH, THROUGHPUT_BATCH, base));
   const spent = stores.map(() => 0);
+  const cpu = stores.map(() => 0);
   const written = stores.map(() => 0);
   const end = performance.now() + seconds * 1000;
   for (let b = 0; performance.now() < end; b++) {
@@ -85,12 +87,15 @@ async function throughput(stores: readonly Writer[], seconds: number, base: numb
       const shift = (b * stores.length + i) * 10_000;
       const src = batches[b % batches.length]!.map((r) => ({ ...r, ts: r.ts + shift }));
       const t = performance.now();
+      const c = process.cpuUsage();
       await stores[i]!.write(src);
+      const dc = process.cpuUsage(c);
       spent[i]! += performance.now() - t;
+      cpu[i]! += dc.user + dc.system;
       written[i]! += src.length;
     }
   }
-  return spent.map((ms, i) => written[i]! / (ms / 1000));
+  return { rates: spent.map((ms, i) => written[i]! / (ms / 1000)), cpuUsPerReading: cpu.map((us, i) => us / written[i]!) };
 }
 
 const started = performance.now();
@@ -107,11 +112,16 @@ try {
   const directRates: number[] = [];
   const bufferedRates: number[] = [];
   const ratios: number[] = [];
+  const directCpu: number[] = [];
+  const bufferedCpu: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
-    const [d, b] = await throughput([direct, buffered], PHASE_S * 2, T0 + round * 86_400_000);
-    directRates.push(d!);
-    bufferedRates.push(b!);
-    ratios.push(b! / d!);
+    const { rates, cpuUsPerReading } = await throughput([direct, buffered], PHASE_S * 2, T0 + round * 86_400_000);
+    const [d, b] = rates as [number, number];
+    directRates.push(d);
+    bufferedRates.push(b);
+    ratios.push(b / d);
+    directCpu.push(cpuUsPerReading[0]!);
+    bufferedCpu.push(cpuUsPerReading[1]!);
   }
   if (buffered.stats().bufferedBatches !== 0) notes.push('the buffer went to disk during the throughput phase (a slow write)');
   await buffered.close();
@@ -175,6 +185,7 @@ try {
       through_buffer_values_per_s_median: bufferedRate * FIELDS,
       buffer_cost_pct: bufferCost * 100,
       buffer_cost_pct_per_round: ratios.map((r) => ((1 - r) * 100).toFixed(1)).join(' / '),
+      through_buffer_hub_cpu_us_per_reading: median(bufferedCpu),
       live_readings_per_s: LIVE_RPS,
       outage_s: OUTAGE_S,
       backlog_readings: backlog,
@@ -194,6 +205,7 @@ try {
     baseline: {
       direct_readings_per_s_median: directRate,
       direct_values_per_s_median: directRate * FIELDS,
+      direct_hub_cpu_us_per_reading: median(directCpu),
     },
     targets: {
       buffer_cost_pct: '< 20 % of the direct write rate',
