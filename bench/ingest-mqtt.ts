@@ -307,6 +307,7 @@ async function measure(b: BrokerRun): Promise<{ hub: number[]; bare: number[]; l
 
 const ONLY = process.env['BENCH_MQTT_ONLY'];
 const started = performance.now();
+const loadBefore = os.loadavg()[0]!;
 const brokers: BrokerRun[] = [];
 if (ONLY !== 'mosquitto') {
   const { proc, first } = await child('ingest-mqtt-broker.ts');
@@ -357,6 +358,13 @@ figures['rejected'] = rejected;
 figures['seconds_per_phase'] = SECONDS;
 figures['rounds'] = REPS;
 figures['bench_seconds'] = (performance.now() - started) / 1000;
+// Other work on the machine slows every figure, baselines included; the 1-minute load average says how much.
+const loadAfter = os.loadavg()[0]!;
+figures['load_avg_1m_start'] = loadBefore;
+figures['load_avg_1m_end'] = loadAfter;
+if (Math.max(loadBefore, loadAfter) > os.cpus().length) {
+  notes.push(`disturbed: 1-minute load average ${loadBefore.toFixed(1)} → ${loadAfter.toFixed(1)} on ${os.cpus().length} CPUs (other work was running); rerun when the machine is idle`);
+}
 
 const mosq = figures['mosquitto_hub_readings_per_s'];
 const ratioOk = Object.values(ratios).every((r) => r >= 0.6);
