@@ -201,24 +201,24 @@ describe('learned baseline (leak = make-up flow above its own normal)', () => {
 });
 
 describe('neighbours (heat theft, cold flat)', () => {
+  const H = 3_600_000;
   it('learns each flat\'s usual offset from its neighbours and alarms on a departure', () => {
     const r = rule<NeighbourRule>({ kind: 'neighbour', assetKind: 'apartment', field: 'room_temp_c', offset: 'learn', aboveK: 2.5, learnHours: 24, warmupHours: 2 });
     const st = newLearnState();
-    const H = 3_600_000;
     let v: Verdict | null = null;
-    for (let t = 0; t <= 3 * H; t += 5 * M) v = evalNeighbour(r, st, -8, t, false);
+    for (let t = 0; t <= 3 * H; t += 5 * M) v = evalNeighbour(r, st, 13, 21, t, false);
     expect(shown(v)).toBe('off');
-    v = evalNeighbour(r, st, -6, 3 * H + 5 * M, false);
+    v = evalNeighbour(r, st, 15, 21, 3 * H + 5 * M, false);
     expect(shown(v)).toBe('off');
-    v = evalNeighbour(r, st, -5, 3 * H + 10 * M, false);
+    v = evalNeighbour(r, st, 16, 21, 3 * H + 10 * M, false);
     expect(shown(v)).toBe('on');
     expect(v!.value).toBeCloseTo(3, 1);
   });
 
   it('with a fixed offset it judges at once', () => {
     const r = rule<NeighbourRule>({ kind: 'neighbour', assetKind: 'apartment', field: 'room_temp_c', offset: 0, belowK: 3 });
-    expect(shown(evalNeighbour(r, newLearnState(), -2, 0, false))).toBe('off');
-    expect(shown(evalNeighbour(r, newLearnState(), -3.5, 0, false))).toBe('on');
+    expect(shown(evalNeighbour(r, newLearnState(), 19, 21, 0, false))).toBe('off');
+    expect(shown(evalNeighbour(r, newLearnState(), 17.5, 21, 0, false))).toBe('on');
   });
 });
 

@@ -359,16 +359,16 @@ export function evalBaseline(r: BaselineRule, st: LearnState, v: number, ts: num
 // ---- aggregate: neighbours ---------------------------------------------------------------------------------------
 
 /**
- * `d` is the asset's value minus its neighbours' mean. Expected d is the rule's fixed offset, or one learned per asset
- * (paused while the condition holds, as for baselines).
+ * An asset against what its neighbours predict: `v` is its value, `mean` its neighbours' mean. Expected is mean + the
+ * rule's fixed offset, or mean + the asset's usual offset, learned (a suspended flat sits several K below its heated
+ * neighbours, a top-floor end flat a little below, a flat with a thermostat where its owner set it). Learning pauses
+ * while the condition holds, as for baselines. The verdict is the departure from expected, in K.
  */
-export function evalNeighbour(r: NeighbourRule, st: LearnState, d: number, ts: number, holding: boolean): Verdict | null {
+export function evalNeighbour(r: NeighbourRule, st: LearnState, v: number, mean: number, ts: number, holding: boolean): Verdict | null {
+  const d = v - mean;
   let expected: number | null;
-  if (r.offset === 'learn') {
-    expected = st.value !== null && st.learnedMs >= r.warmupHours * 3_600_000 ? st.value : null;
-  } else {
-    expected = r.offset;
-  }
+  if (r.offset === 'learn') expected = st.value !== null && st.learnedMs >= r.warmupHours * 3_600_000 ? st.value : null;
+  else expected = r.offset;
   let verdict: Verdict | null = null;
   if (expected !== null) {
     const diff = d - expected;

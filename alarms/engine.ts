@@ -166,6 +166,8 @@ interface CompiledRule {
   points: Map<string, Point | null>;
   /** Aggregate rules: members per group (share) or peers per group (neighbour), resolved on first use. */
   groups: Map<string, Asset[]>;
+  /** Aggregate rules: the assets judged, resolved on first use. */
+  matching: Asset[] | null;
   hash: string;
 }
 
@@ -195,6 +197,7 @@ function compile(rule: Rule): CompiledRule {
     matches: whereMatcher(rule),
     points: new Map(),
     groups: new Map(),
+    matching: null,
     hash: canonicalJson(rule),
   };
 }
@@ -562,7 +565,7 @@ export class AlarmEngine {
       return toNumber(lv.value);
     };
     if (r.kind === 'share') {
-      for (const g of this.#assets.ofKind(r.assetKind)) {
+      for (const g of this.#matching(cr)) {
         const p = this.#pointFor(cr, g);
         if (!p) continue;
         let members = cr.groups.get(g.id);
@@ -581,12 +584,13 @@ export class AlarmEngine {
       return;
     }
     if (r.kind === 'baseline') {
-      for (const a of this.#assets.ofKind(r.assetKind)) {
+      for (const a of this.#matching(cr)) {
         const p = this.#pointFor(cr, a);
         if (!p) continue;
         const v = fresh(a.id);
         if (v === undefined) continue;
-        const verdict = evalBaseline(r, p.st as ReturnType<typeof newLearnState>, v, now, p.delay.raw || p.delay.out);
+        const holding = p.delay.raw || p.delay.out || p.suppressedBy !== null || this.#suppressorOf(p) !== null;
+        const verdict = evalBaseline(r, p.st as ReturnType<typeof newLearnState>, v, now, holding);
         if (verdict) this.#feed(p, verdict, now);
       }
       return;
@@ -594,7 +598,7 @@ export class AlarmEngine {
     // neighbour: the mean of each group's peers is computed once per round.
     const means = new Map<string, { sum: number; n: number }>();
     const peerAttrs = r.peers?.attrs;
-    for (const a of this.#assets.ofKind(r.assetKind)) {
+    for (const a of this.#matching(cr)) {
       const p = this.#pointFor(cr, a);
       if (!p) continue;
       const v = fresh(a.id);
@@ -619,9 +623,17 @@ export class AlarmEngine {
       const n = self ? m.n - 1 : m.n;
       if (n < r.minPeers) continue;
       const mean = (self ? m.sum - v : m.sum) / n;
-      const verdict = evalNeighbour(r, p.st as ReturnType<typeof newLearnState>, v - mean, now, p.delay.raw || p.delay.out);
+      // Nothing is learned while a cause upstream disturbs the plant (its consequences are not the new normal).
+      const holding = p.delay.raw || p.delay.out || p.suppressedBy !== null || this.#suppressorOf(p) !== null;
+      const verdict = evalNeighbour(r, p.st as ReturnType<typeof newLearnState>, v, mean, now, holding);
       if (verdict) this.#feed(p, verdict, now);
     }
+  }
+
+  /** The assets an aggregate rule judges (its kind, filtered by `where`), resolved once. */
+  #matching(cr: CompiledRule): readonly Asset[] {
+    cr.matching ??= this.#assets.ofKind(cr.rule.assetKind).filter((a) => cr.matches(a));
+    return cr.matching;
   }
 
   // ---- timers ------------------------------------------------------------------------------------------------------

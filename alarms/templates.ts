@@ -36,7 +36,7 @@ export const RULE_TEMPLATES: readonly RuleTemplate[] = [
       r({
         id: 'ss-comm-loss', kind: 'stale', template: 'comm-loss', name: 'Substation not communicating', assetKind: 'substation',
         maxAgeS: 30, badQuality: true, onDelayS: 30, offDelayS: 30, priority: 'high', category: 'comm_loss',
-        suppresses: [...BELOW_SUBSTATION, 'ss-sensor-*'],
+        suppresses: [...BELOW_SUBSTATION, 'ss-sensor-*'], ticket: { resolveOnReturn: true },
         description: 'No reading from the substation PLC for 30 s (polled every second), or the source reports it as not answering.',
       }),
       r({
@@ -46,7 +46,7 @@ export const RULE_TEMPLATES: readonly RuleTemplate[] = [
       }),
       r({
         id: 'hs-comm-loss', kind: 'stale', template: 'comm-loss', name: 'Heat source not communicating', assetKind: 'heat_source',
-        maxAgeS: 120, badQuality: true, onDelayS: 30, offDelayS: 30, priority: 'high', category: 'comm_loss',
+        maxAgeS: 120, badQuality: true, onDelayS: 30, offDelayS: 30, priority: 'high', category: 'comm_loss', ticket: { resolveOnReturn: true },
       }),
     ],
   },
@@ -99,12 +99,12 @@ export const RULE_TEMPLATES: readonly RuleTemplate[] = [
     rules: [
       r({
         id: 'ss-pump-trip', kind: 'discrete', template: 'pump-failure', name: 'Circulating pump tripped (VFD fault)', assetKind: 'substation',
-        field: 'vfd_fault', equals: true, onDelayS: 5, offDelayS: 60, suppressReleaseS: 7200, priority: 'critical', category: 'equipment', cause: 'pump-failure',
+        field: 'vfd_fault', equals: true, onDelayS: 5, offDelayS: 60, suppressReleaseS: 21600, priority: 'critical', category: 'equipment', cause: 'pump-failure',
         suppresses: ['ss-pump-stopped', 'ss-t2s-deviation', 'ss-low-dt', 'ss-meter-*', 'ss-stuck-valve', 'bldg-cold-share', 'apt-cold-flat'],
       }),
       r({
         id: 'ss-pump-stopped', kind: 'discrete', template: 'pump-failure', name: 'Circulating pump stopped', assetKind: 'substation',
-        field: 'circ_pump_running', equals: false, onDelayS: 30, offDelayS: 60, suppressReleaseS: 7200, priority: 'critical', category: 'equipment', cause: 'pump-failure',
+        field: 'circ_pump_running', equals: false, onDelayS: 30, offDelayS: 60, suppressReleaseS: 21600, priority: 'critical', category: 'equipment', cause: 'pump-failure',
         suppresses: ['ss-t2s-deviation', 'ss-low-dt', 'ss-meter-*', 'ss-stuck-valve', 'bldg-cold-share', 'apt-cold-flat'],
       }),
     ],
@@ -164,9 +164,9 @@ export const RULE_TEMPLATES: readonly RuleTemplate[] = [
       r({
         id: 'apt-cold-flat', kind: 'neighbour', template: 'cold-flat', name: 'Flat colder than its neighbours predict', assetKind: 'apartment',
         where: { attrs: { account: 'active' } }, field: 'room_temp_c', group: 'building', peers: { attrs: { account: 'active' } },
-        offset: 'learn', belowK: 1.5, learnHours: 24, warmupHours: 2, minPeers: 3, everyS: 300, maxAgeS: 1800,
+        offset: 'learn', belowK: 1, learnHours: 24, warmupHours: 2, minPeers: 3, everyS: 300, maxAgeS: 1800,
         onDelayS: 5400, offDelayS: 1800, priority: 'medium', category: 'no_heat', cause: 'cold-flat',
-        description: 'Each flat learns how far it usually sits from its building\'s mean (position, sun, thermostat); 1.5 K colder than that for 90 minutes is a flat losing its heat (an open window, 10–30 minutes, is not).',
+        description: 'Each flat learns how far it usually sits from its building\'s other flats (position, sun, thermostat); 1 K colder than that for 90 minutes is a flat losing its heat (an open window, 10–30 minutes, is not).',
       }),
       r({
         id: 'bldg-cold-share', kind: 'share', template: 'cold-flat', name: 'Many flats below 18 °C', assetKind: 'building',
@@ -185,9 +185,9 @@ export const RULE_TEMPLATES: readonly RuleTemplate[] = [
       r({
         id: 'apt-heat-theft', kind: 'neighbour', template: 'heat-theft', name: 'Suspended flat warmer than its neighbours predict', assetKind: 'apartment',
         where: { attrs: { account: 'suspended' } }, field: 'room_temp_c', group: 'building', peers: { attrs: { account: 'active' } },
-        offset: 'learn', aboveK: 2.5, learnHours: 24, warmupHours: 2, minPeers: 3, everyS: 300, maxAgeS: 1800,
-        onDelayS: 1800, offDelayS: 3600, priority: 'medium', category: 'theft', cause: 'heat-theft', ticket: { resolveOnReturn: false },
-        description: 'A suspended flat with its valve shut sits several K below its heated neighbours; 2.5 K warmer than it learned to be is heat taken through a bypass.',
+        offset: 'learn', aboveK: 1.2, learnHours: 24, warmupHours: 2, minPeers: 3, everyS: 300, maxAgeS: 1800,
+        onDelayS: 3600, offDelayS: 3600, priority: 'medium', category: 'theft', cause: 'heat-theft', ticket: { resolveOnReturn: false },
+        description: 'A suspended flat with its valve shut sits several K below its heated neighbours, and learns by how much; 1.2 K warmer than that for an hour is heat taken through a bypass.',
       }),
     ],
   },
