@@ -9,7 +9,8 @@
  * every held PUBACK is void; the broker re-sends those messages on reconnect (MQTT 5 §4.4, persistent session), they
  * pass through here again and are acknowledged then. Tokens of an older generation are ignored when they settle.
  *
- * Pure bookkeeping: the caller supplies `send`, which writes one PUBACK.
+ * Pure bookkeeping: the caller supplies `send`, which writes the PUBACKs of one release run (in order), so a batch that
+ * becomes durable is acknowledged with one socket write.
  */
 
 export interface AckToken {
@@ -24,14 +25,8 @@ export class AckGate {
   #generation = 0;
   #released = 0;
 
-  /**
-   * @param send writes a PUBACK for the message id (called in receipt order).
-   * @param batch optional hooks around a run of releases, e.g. to cork and uncork the socket.
-   */
-  constructor(
-    private readonly send: (messageId: number) => void,
-    private readonly batch?: { begin(): void; end(): void },
-  ) {}
+  /** @param send writes PUBACKs for these message ids, in this order (receipt order). */
+  constructor(private readonly send: (messageIds: readonly number[]) => void) {}
 
   /** Messages received and not yet acknowledged in the current generation. */
   get held(): number {
@@ -77,24 +72,19 @@ export class AckGate {
     const q = this.#queue;
     let h = this.#head;
     if (h >= q.length || !q[h]!.settled) return;
-    this.batch?.begin();
-    try {
-      while (h < q.length && q[h]!.settled) {
-        const t = q[h]!;
-        h++;
-        if (t.generation === this.#generation) {
-          this.#released++;
-          this.send(t.messageId);
-        }
-      }
-    } finally {
-      this.#head = h;
-      // Compact now and then so the array does not grow without bound.
-      if (h > 4096 && h * 2 > q.length) {
-        this.#queue = q.slice(h);
-        this.#head = 0;
-      }
-      this.batch?.end();
+    const ids: number[] = [];
+    while (h < q.length && q[h]!.settled) {
+      const t = q[h]!;
+      h++;
+      if (t.generation === this.#generation) ids.push(t.messageId);
     }
+    this.#head = h;
+    // Compact now and then so the array does not grow without bound.
+    if (h > 4096 && h * 2 > q.length) {
+      this.#queue = q.slice(h);
+      this.#head = 0;
+    }
+    this.#released += ids.length;
+    this.send(ids);
   }
 }

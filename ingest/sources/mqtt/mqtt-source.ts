@@ -17,10 +17,11 @@
  * done)`; only `done` lets it parse the next packet (node_modules/mqtt/build/lib/handlers/publish.js, `case 1`, and the
  * `work`/`nextTickWork` loop in client.js `connect()`). Awaiting the store inside `handleMessage` would therefore allow
  * one message per store write. Instead `handleMessage` decodes, queues the readings and calls `cb` at once, and a thin
- * wrapper around this client's `_sendPacket` swallows the PUBACK mqtt.js built (calling its `done`, so parsing goes on)
- * while the AckGate writes the real PUBACK once the message is settled. The broker may keep up to `receiveMaximum`
- * (MQTT 5) messages in flight; `maxInFlight` bounds what the hub holds (beyond it `cb` is held back, which stops mqtt.js
- * reading the socket: TCP backpressure). ingest/sources/mqtt/mqtt-source.int.test.ts pins this behaviour.
+ * wrapper around this client's `_sendPacket` swallows the PUBACK mqtt.js built (calling its `done`, so parsing goes
+ * on); the AckGate releases the real PUBACK once the message is settled, written straight to the socket (#sendPubacks).
+ * The broker may keep up to `receiveMaximum` (MQTT 5) messages in flight; `maxInFlight` bounds what the hub holds
+ * (beyond it `cb` is held back, which stops mqtt.js reading the socket: TCP backpressure).
+ * ingest/sources/mqtt/mqtt-source.int.test.ts pins this behaviour (no PUBACK while the store is blocked).
  *
  * Batching: the readings of all messages handled in one event-loop turn (one socket read) go to the pipeline in one
  * `emit`, at once, while earlier emits may still be waiting for the store; the pipeline fills its store batches from
@@ -45,7 +46,7 @@ import { compileAssetTemplate, TopicMatcher, type AssetTemplate } from './topic-
 /** mqtt.js internals this adapter relies on (see the header comment); checked at start so a change fails loudly. */
 interface ClientInternals {
   _sendPacket(packet: Packet, cb?: (err?: Error) => void, cbStorePut?: () => void, noStore?: boolean): void;
-  stream?: { cork?(): void; uncork?(): void; destroy?(err?: Error): void; destroyed?: boolean };
+  stream?: { write?(chunk: Buffer): boolean; destroy?(err?: Error): void; destroyed?: boolean };
 }
 
 interface CompiledTemplate {
@@ -127,8 +128,6 @@ export class MqttSource implements Source {
   readonly #gate: AckGate;
   readonly #warn: RateLimitedLog;
   #client: MqttClient | null = null;
-  /** mqtt.js's own `_sendPacket`, for the PUBACKs the AckGate releases. */
-  #rawSend: ClientInternals['_sendPacket'] | null = null;
   #batch: Batch = newBatch();
   readonly #emitting = new Set<Promise<void>>();
   #flushScheduled = false;
@@ -159,11 +158,7 @@ export class MqttSource implements Source {
     this.#sessions = new SparkplugSessions(this.#name);
     this.#reconnectDelay = cfg.reconnect.minMs;
     this.#warn = new RateLimitedLog(ctx.log, 5, 60_000, () => ctx.clock.now());
-    this.#gate = new AckGate((messageId) => this.#sendPuback(messageId), {
-      // Many PUBACKs are released at once when a batch becomes durable: one socket write for all of them.
-      begin: () => (this.#client as unknown as ClientInternals | null)?.stream?.cork?.(),
-      end: () => (this.#client as unknown as ClientInternals | null)?.stream?.uncork?.(),
-    });
+    this.#gate = new AckGate((ids) => this.#sendPubacks(ids));
   }
 
   async start(): Promise<void> {
@@ -214,7 +209,6 @@ export class MqttSource implements Source {
       }
       send(packet, cb, cbStorePut, noStore);
     };
-    this.#rawSend = send;
     client.handleMessage = (packet, cb) => this.#onMessage(packet, cb);
 
     client.on('connect', (connack: IConnackPacket) => this.#onConnect(connack));
@@ -235,10 +229,25 @@ export class MqttSource implements Source {
     if (!this.#subscribed) this.#ctx.log.warn({ url: safeUrl(cfg.url), reason: this.#lastError ?? 'no answer' }, 'MQTT source not connected yet; retrying in the background');
   }
 
-  #sendPuback(messageId: number): void {
+  /**
+   * Writes the PUBACKs of one release run as one buffer: thousands become due at once when a batch is durable, and
+   * mqtt-packet would make three stream writes of each. A PUBACK with reason Success and no properties is the same four
+   * bytes in MQTT 3.1.1 (§3.4) and MQTT 5 (§3.4.2.1, Remaining Length 2): 0x40, 0x02, packet identifier (big-endian).
+   * mqtt.js keeps no state for QoS 1 acknowledgements, so writing them beside it is safe; on a closed connection they are
+   * dropped (the broker re-sends those messages).
+   */
+  #sendPubacks(ids: readonly number[]): void {
+    if (ids.length === 0) return;
     const c = this.#client;
-    if (!c?.connected || !this.#rawSend) return;
-    this.#rawSend({ cmd: 'puback', messageId, reasonCode: 0 } as Packet);
+    const stream = (c as unknown as ClientInternals | null)?.stream;
+    if (!c?.connected || !stream || stream.destroyed || typeof stream.write !== 'function') return;
+    const buf = Buffer.allocUnsafe(ids.length * 4);
+    for (let i = 0, o = 0; i < ids.length; i++, o += 4) {
+      buf[o] = 0x40;
+      buf[o + 1] = 0x02;
+      buf.writeUInt16BE(ids[i]!, o + 2);
+    }
+    stream.write(buf);
   }
 
   #onConnect(connack: IConnackPacket): void {
