@@ -14,13 +14,13 @@
  * Contract:
  * - Values: every `updateIntervalMs` the face looks at the model's clock; when the model has stepped, each variable
  *   whose value or status changed gets the new value with the model's time as SourceTimestamp (Part 4 §7.7.3). A tag
- *   the model reports as a dead sensor (a `sensor_dead` fault) carries Bad_SensorFailure with the sentinel value.
+ *   the model reports as a dead sensor (a `sensor_dead` fault) is Bad_SensorFailure with a null value (Part 4 §7.7.1).
  * - Writes to the writable variables call `model.writeSubstation`, so the physics follows. A value the model refuses
  *   is answered with Bad_OutOfRange; a panel in local mode with Bad_UserAccessDenied; anything else the model throws
  *   with Bad_InternalError. The written value is readable at once.
  * - Faults: `comm_loss` on a substation (or an asset above it) makes every variable of that substation report
- *   Bad_NoCommunication (its last value kept) and refuses writes with Bad_NoCommunication, as an OPC UA server in front
- *   of a station it cannot reach does; the server itself stays up. A whole-server outage is `stop()`/`start()`.
+ *   Bad_NoCommunication (null value) and refuses writes with Bad_NoCommunication, as an OPC UA server in front of a
+ *   station it cannot reach does; the server itself stays up. A whole-server outage is `stop()`/`start()`.
  *   `slow_device` holds back that substation's value updates by its delay (data arrive late, stamped with the model's
  *   time).
  * - Security: the endpoints offer the given modes; None uses policy None, Sign and SignAndEncrypt use Basic256Sha256.
@@ -176,11 +176,10 @@ export async function startOpcuaFace(model: OpcuaFaceModel, opts: OpcuaFaceOptio
 
   /** The DataValue a variable should show now. */
   const valueOf = (b: Bound, tags: Record<string, unknown>, commLost: boolean, dead: Set<string>, ts: Date): DataValue => {
-    if (commLost) return new DataValue({ value: b.dv.value, statusCode: StatusCodes.BadNoCommunication, sourceTimestamp: b.dv.sourceTimestamp ?? ts, serverTimestamp: new Date() });
-    const raw = tags[b.node.tag];
-    const variant = toVariant(b.node, raw);
-    const status = dead.has(`${b.substation}/${b.node.tag}`) ? StatusCodes.BadSensorFailure : StatusCodes.Good;
-    return new DataValue({ value: variant, statusCode: status, sourceTimestamp: ts, serverTimestamp: new Date() });
+    // Part 4 §7.7.1: the value of a Bad DataValue is null.
+    if (commLost) return new DataValue({ value: NULL_VARIANT, statusCode: StatusCodes.BadNoCommunication, sourceTimestamp: b.dv.sourceTimestamp ?? ts, serverTimestamp: new Date() });
+    if (dead.has(`${b.substation}/${b.node.tag}`)) return new DataValue({ value: NULL_VARIANT, statusCode: StatusCodes.BadSensorFailure, sourceTimestamp: ts, serverTimestamp: new Date() });
+    return new DataValue({ value: toVariant(b.node, tags[b.node.tag]), statusCode: StatusCodes.Good, sourceTimestamp: ts, serverTimestamp: new Date() });
   };
 
   const apply = (b: Bound, dv: DataValue): void => {
@@ -384,6 +383,8 @@ export async function startOpcuaFace(model: OpcuaFaceModel, opts: OpcuaFaceOptio
   await face.start();
   return face;
 }
+
+const NULL_VARIANT = new Variant({ dataType: DataType.Null });
 
 function toVariant(node: FaceNode, raw: unknown): Variant {
   if (node.dataType === 'Boolean') return new Variant({ dataType: DataType.Boolean, value: raw === true || raw === 1 });
