@@ -162,12 +162,15 @@ interface PhaseResult {
   seconds: number;
   rate: number;
   lost: number;
+  /** CPU time of this process (all threads) per message: less sensitive to other work on the machine than rates. */
+  cpuUsPerMsg: number;
 }
 
 async function drive(pub: ChildProcess, prefix: string, seconds: number, consumed: () => number, lastAt: () => number): Promise<PhaseResult> {
   const baseTs = Date.now() - 30 * 60_000;
   let issued = 0;
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   while (performance.now() - t0 < seconds * 1000) {
     while (issued - consumed() < MAX_BACKLOG) {
       pub.send({ type: 'publish', prefix, count: CHUNK, baseTs });
@@ -186,9 +189,10 @@ async function drive(pub: ChildProcess, prefix: string, seconds: number, consume
       break;
     }
   }
+  const cpu = process.cpuUsage(cpu0);
   const count = consumed();
   const secs = (lastAt() - t0) / 1000;
-  return { count, seconds: secs, rate: count / secs, lost: issued - count };
+  return { count, seconds: secs, rate: count / secs, lost: issued - count, cpuUsPerMsg: (cpu.user + cpu.system) / count };
 }
 
 async function bare(url: string, protocolVersion: 4 | 5, pub: ChildProcess, prefix: string, seconds: number): Promise<PhaseResult> {
@@ -284,15 +288,17 @@ interface BrokerRun {
   stop(): Promise<void>;
 }
 
-async function measure(b: BrokerRun): Promise<{ hub: number[]; bare: number[]; lost: number; rejected: number }> {
+async function measure(b: BrokerRun): Promise<{ hub: number[]; bare: number[]; hubCpu: number[]; bareCpu: number[]; lost: number; rejected: number }> {
   const { proc: pub } = await child('ingest-mqtt-publisher.ts', { type: 'start', url: b.url, connections: 4, window: 1000, apartments });
-  const out = { hub: [] as number[], bare: [] as number[], lost: 0, rejected: 0 };
+  const out = { hub: [] as number[], bare: [] as number[], hubCpu: [] as number[], bareCpu: [] as number[], lost: 0, rejected: 0 };
   for (let rep = 0; rep < REPS; rep++) {
     const tag = `wgbench${process.pid}-${b.name}${rep}`;
     const r1 = await bare(b.url, b.protocolVersion, pub, `${tag}b`, SECONDS);
     const r2 = await hub(b.url, b.protocolVersion, pub, `${tag}h`, SECONDS);
     out.bare.push(r1.rate);
     out.hub.push(r2.rate);
+    out.bareCpu.push(r1.cpuUsPerMsg);
+    out.hubCpu.push(r2.cpuUsPerMsg);
     out.lost += r1.lost + r2.lost;
     out.rejected += r2.rejected;
     console.log(`${b.name} round ${rep + 1}: bare ${Math.round(r1.rate).toLocaleString('en-US')} msg/s (${r1.count}), hub ${Math.round(r2.rate).toLocaleString('en-US')} readings/s (${r2.count})`);
@@ -340,6 +346,8 @@ for (const b of brokers) {
   baseline[`${b.name}_bare_msgs_per_s`] = median(r.bare);
   ratios[b.name] = median(r.hub) / median(r.bare);
   figures[`${b.name}_ratio_vs_bare`] = ratios[b.name]!;
+  figures[`${b.name}_hub_cpu_us_per_reading`] = median(r.hubCpu);
+  baseline[`${b.name}_bare_cpu_us_per_msg`] = median(r.bareCpu);
 }
 
 // Memory: the hub phases only; growth = last quarter vs second quarter of all samples (after warm-up).
