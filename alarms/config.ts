@@ -13,7 +13,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { AssetTree } from '../config/asset-tree.ts';
 import { checkAgainst, readYaml, type ConfigProblem } from '../config/load.ts';
 import { loadTicketsFile, type TicketsFile } from '../tickets/config.ts';
-import { Rule, globRe, ruleProblems } from './rules.ts';
+import { RULE_KINDS, RULE_SCHEMAS, globRe, ruleProblems, type Rule, type RuleKind } from './rules.ts';
 
 export const AlarmsFile = Type.Object(
   {
@@ -25,11 +25,12 @@ export const AlarmsFile = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
-    rules: Type.Array(Rule, { default: [], maxItems: 10_000 }),
+    /** Each rule is checked against its kind's schema (see parseRule). */
+    rules: Type.Array(Type.Unknown({ description: 'An alarm rule (docs/alarms.md)' }), { default: [], maxItems: 10_000 }),
   },
   { additionalProperties: false },
 );
-export type AlarmsFile = Static<typeof AlarmsFile>;
+export type AlarmsFile = Omit<Static<typeof AlarmsFile>, 'rules'> & { rules: Rule[] };
 
 export interface AlarmsConfig {
   alarms: AlarmsFile;
@@ -56,21 +57,43 @@ export function checkRule(rule: Rule, assets: AssetTree | undefined, base: strin
 }
 
 /** Reads alarms.yaml and tickets.yaml from `dir`; problems are appended, and the result is undefined if there were any. */
+/** Checks one rule against its kind's schema (defaults applied); problems at `base`. */
+export function parseRule(raw: unknown, file: string, problems: ConfigProblem[], base = ''): Rule | undefined {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    problems.push({ file, path: base, message: 'a rule must be a mapping' });
+    return undefined;
+  }
+  const kind = (raw as Record<string, unknown>)['kind'];
+  const schema = typeof kind === 'string' && Object.hasOwn(RULE_SCHEMAS, kind) ? RULE_SCHEMAS[kind as RuleKind] : undefined;
+  if (!schema) {
+    problems.push({ file, path: `${base}/kind`, message: `unknown rule kind ${JSON.stringify(kind)} (known: ${RULE_KINDS.join(', ')})` });
+    return undefined;
+  }
+  return checkAgainst(schema, raw, file, problems, base) as Rule | undefined;
+}
+
 export function loadAlarmsConfig(dir: string, env: NodeJS.ProcessEnv, assets: AssetTree | undefined, problems: ConfigProblem[]): AlarmsConfig | undefined {
   const before = problems.length;
   const file = path.join(dir, FILE);
-  let alarms: AlarmsFile | undefined = checkAgainst(AlarmsFile, {}, FILE, problems);
+  let top = checkAgainst(AlarmsFile, {}, FILE, problems);
   if (existsSync(file)) {
     const raw = readYaml(file, env, problems);
-    alarms = raw === undefined ? undefined : checkAgainst(AlarmsFile, raw, FILE, problems);
+    top = raw === undefined ? undefined : checkAgainst(AlarmsFile, raw, FILE, problems);
   }
-  if (alarms) {
-    const ids = new Set<string>();
-    alarms.rules.forEach((r, i) => {
-      if (ids.has(r.id)) problems.push({ file: FILE, path: `/rules/${i}/id`, message: `duplicate rule id "${r.id}"` });
-      ids.add(r.id);
+  let alarms: AlarmsFile | undefined;
+  if (top) {
+    const parsed: { i: number; rule: Rule }[] = [];
+    top.rules.forEach((raw, i) => {
+      const rule = parseRule(raw, FILE, problems, `/rules/${i}`);
+      if (rule) parsed.push({ i, rule });
     });
-    alarms.rules.forEach((r, i) => checkRule(r, assets, `/rules/${i}`, FILE, problems, ids));
+    const ids = new Set<string>();
+    for (const { i, rule } of parsed) {
+      if (ids.has(rule.id)) problems.push({ file: FILE, path: `/rules/${i}/id`, message: `duplicate rule id "${rule.id}"` });
+      ids.add(rule.id);
+    }
+    for (const { i, rule } of parsed) checkRule(rule, assets, `/rules/${i}`, FILE, problems, ids);
+    alarms = { ...top, rules: parsed.map((p) => p.rule) };
   }
   const tickets = loadTicketsFile(dir, env, assets, problems);
   if (problems.length > before || !alarms || !tickets) return undefined;

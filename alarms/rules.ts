@@ -231,6 +231,20 @@ export const Rule = Type.Union([ThresholdRule, DiscreteRule, RateRule, StaleRule
   description: 'An alarm rule',
 });
 export type Rule = Static<typeof Rule>;
+
+/** Each kind's schema, so a rule is checked against its own kind (clearer errors than the union's). */
+export const RULE_SCHEMAS = {
+  threshold: ThresholdRule,
+  discrete: DiscreteRule,
+  rate: RateRule,
+  stale: StaleRule,
+  deviation: DeviationRule,
+  flatline: FlatlineRule,
+  spike: SpikeRule,
+  share: ShareRule,
+  baseline: BaselineRule,
+  neighbour: NeighbourRule,
+} as const;
 export type RuleKind = Rule['kind'];
 export type ThresholdRule = Static<typeof ThresholdRule>;
 export type DiscreteRule = Static<typeof DiscreteRule>;

@@ -5,7 +5,6 @@
  * Lifecycle: `start()` seeds and loads the rules, restores open alarms, subscribes to readings and starts the timers;
  * `stop()` unsubscribes, stops the timers and waits until every change is stored. Both are called once, by server/hub.ts.
  */
-import { Value } from '@sinclair/typebox/value';
 import type { AssetTree } from '../config/asset-tree.ts';
 import type { ConfigProblem } from '../config/load.ts';
 import type { Clock } from '../core/clock.ts';
@@ -15,11 +14,11 @@ import type { LiveBus } from '../ingest/live-bus.ts';
 import type { AuditLog } from '../state/audit.ts';
 import type { StateDb } from '../state/db.ts';
 import type { LatestValue } from '../store/telemetry-store.ts';
-import { checkRule, type AlarmsConfig } from './config.ts';
+import { checkRule, parseRule, type AlarmsConfig } from './config.ts';
 import { AlarmEngine, type AlarmChange } from './engine.ts';
 import { computeKpis, type AlarmKpis } from './kpi.ts';
 import { RuleStore, type Actor, type StoredRule } from './rule-store.ts';
-import { Rule } from './rules.ts';
+import type { Rule } from './rules.ts';
 import { isActive } from './state-machine.ts';
 import { AlarmStore } from './store.ts';
 
@@ -74,14 +73,9 @@ export class Alarms {
   /** Validates a rule from the API like alarms.yaml would: schema, semantics, the asset tree, the other rules. */
   validate(body: unknown, others: readonly string[]): Rule {
     const problems: ConfigProblem[] = [];
-    const withDefaults = Value.Default(Rule, Value.Convert(Rule, structuredClone(body)));
-    if (!Value.Check(Rule, withDefaults)) {
-      const details = [...Value.Errors(Rule, withDefaults)].slice(0, 20).map((e) => ({ path: e.path || '/', message: e.message }));
-      throw new WarmgridError('VALIDATION_FAILED', 'invalid rule', { details });
-    }
-    const rule = withDefaults;
-    checkRule(rule, this.#o.assets, '', 'rule', problems, new Set([...others, rule.id]));
-    if (problems.length > 0) throw new WarmgridError('VALIDATION_FAILED', 'invalid rule', { details: problems.map((p) => ({ path: p.path || '/', message: p.message })) });
+    const rule = parseRule(body, 'rule', problems);
+    if (rule) checkRule(rule, this.#o.assets, '', 'rule', problems, new Set([...others, rule.id]));
+    if (!rule || problems.length > 0) throw new WarmgridError('VALIDATION_FAILED', 'invalid rule', { details: problems.slice(0, 20).map((p) => ({ path: p.path || '/', message: p.message })) });
     return rule;
   }
 
