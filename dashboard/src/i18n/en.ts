@@ -310,7 +310,7 @@ export const en = {
   'control.supplyAxis': 'Supply °C',
   'control.curveInUse': 'Curve',
   'control.returnCurve': 'Return',
-  'control.shiftedCurve': 'With feedback ({k} K)',
+  'control.shiftedCurve': 'With forecast and feedback ({k} K)',
   'control.danfossPoints': 'Six points',
   'control.actualPoints': 'Measured (hourly, 3 days)',
   'control.adviceNow': 'Advice now',

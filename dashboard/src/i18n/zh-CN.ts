@@ -312,7 +312,7 @@ export const zh: Record<MessageKey, string> = {
   'control.supplyAxis': '供水温度 °C',
   'control.curveInUse': '供热曲线',
   'control.returnCurve': '回水曲线',
-  'control.shiftedCurve': '含反馈修正（{k} K）',
+  'control.shiftedCurve': '含预报与反馈修正（{k} K）',
   'control.danfossPoints': '六点曲线',
   'control.actualPoints': '实测（小时均值，3 天）',
   'control.adviceNow': '当前建议',
