@@ -94,6 +94,17 @@ export async function openPki(dir: string, app: PkiApp): Promise<Pki> {
   return shared.pki;
 }
 
+/** X.520 attribute names as they are usually written (RFC 4514). */
+const SHORT_NAMES: Record<string, string> = {
+  commonName: 'CN',
+  organizationName: 'O',
+  organizationalUnitName: 'OU',
+  localityName: 'L',
+  stateOrProvinceName: 'ST',
+  countryName: 'C',
+  domainComponent: 'DC',
+};
+
 export interface CertificateFacts {
   thumbprint: string;
   subject: string;
@@ -112,7 +123,7 @@ export function certificateFacts(der: Buffer, rejectedDir: string): CertificateF
     const tbs = exploreCertificate(leaf).tbsCertificate;
     subject = Object.entries(tbs.subject)
       .filter(([, v]) => typeof v === 'string' && v !== '')
-      .map(([k, v]) => `${k}=${String(v)}`)
+      .map(([k, v]) => `${SHORT_NAMES[k] ?? k}=${String(v)}`)
       .join(', ');
     notAfter = tbs.validity.notAfter.toISOString();
   } catch {
