@@ -37,14 +37,47 @@ export interface BuildingSpec {
   design: EmitterDesign;
 }
 
+/**
+ * How one building's emitters compare with the heat loss of its envelope as it is now. The emitter capacity is
+ * q·A × designMargin / (1 − retrofit), with q the building's current heat index (network.yaml): sized with a margin
+ * over the design load when the building was built, and the envelope improved later without touching the radiators.
+ */
+export interface EmitterSizing {
+  /** Emitter capacity over the design heat loss at construction (1 = exactly sized). */
+  designMargin: number;
+  /** Share by which the heat index fell after the emitters were installed (new windows, external insulation); 0–0.6. */
+  retrofit: number;
+}
+
+/**
+ * How emitter sizing varies between buildings (drawn once per building from the seed and the building id, so adding
+ * a building changes no other building's draw). Real stock is not sized exactly for the design curve: margins and
+ * rounding up to whole radiator sections, and envelopes improved after the radiators went in, leave most buildings
+ * with more emitter than they need and a few with less; under one curve most flats then run hot (DOMAIN.md §1:
+ * 24–25 °C in metered homes, overheating 23 % of heat use in 38 Chinese systems).
+ */
+export interface SizingDistribution {
+  /** Median of the design margin between buildings. */
+  marginMedian: number;
+  /** Spread of the design margin between buildings (σ of its logarithm). */
+  marginSd: number;
+  /** Bounds of the design margin (a few undersized buildings, none absurdly oversized). */
+  marginMin: number;
+  marginMax: number;
+  /** Share of buildings whose envelope was improved after the emitters were sized. */
+  retrofitShare: number;
+  /** Range of the heat-index reduction of a retrofitted building (uniform). */
+  retrofitMin: number;
+  retrofitMax: number;
+}
+
 export interface ApartmentOptions {
   /** Share of apartments with a thermostatic radiator valve and a thermostat (setpoint_c); the rest have none. */
   thermostatShare: number;
-  /**
-   * Emitter size relative to the design heat index load q·A. Real systems are oversized; with the design curve at
-   * the outdoor design temperature this puts an average apartment near 20 °C.
-   */
-  emitterOversize: number;
+  /** Emitter sizing between buildings (see `SizingDistribution`). */
+  sizing: SizingDistribution;
+  /** Sizing of particular buildings by id, overriding the draw (e.g. a building known to be undersized). */
+  buildingSizing: Record<string, Partial<EmitterSizing>>;
   /** How much of a flat's extra positional loss (top, ground, end) the designer gave it in extra emitter (0–1). */
   positionCompensation: number;
   /** Spread (σ, log) of the hydraulic imbalance: some flats get less than their design flow. */
@@ -53,13 +86,44 @@ export interface ApartmentOptions {
   windowIntervalH: number;
 }
 
+/** What callers pass: any option, and any part of the sizing distribution. */
+export type ApartmentOptionsInput = Partial<Omit<ApartmentOptions, 'sizing'>> & { sizing?: Partial<SizingDistribution> };
+
+/**
+ * Default sizing: a median margin of 1.2 with σ 0.1 between buildings (about one building in twenty below 1.05,
+ * bounded 0.95–1.5), and one building in four re-insulated after its radiators went in, its heat index cut by
+ * 10–30 %. With the design curve at the design outdoor temperature the average flat then sits near 21 °C, the
+ * coldest buildings' cold flats near 17–18 °C and the re-insulated ones at 23–25 °C.
+ */
+export const DEFAULT_SIZING: SizingDistribution = {
+  marginMedian: 1.2,
+  marginSd: 0.1,
+  marginMin: 0.95,
+  marginMax: 1.5,
+  retrofitShare: 0.25,
+  retrofitMin: 0.1,
+  retrofitMax: 0.3,
+};
+
 export const DEFAULT_APARTMENT_OPTIONS: ApartmentOptions = {
   thermostatShare: 0.3,
-  emitterOversize: 1.13,
+  sizing: DEFAULT_SIZING,
+  buildingSizing: {},
   positionCompensation: 0.6,
   imbalanceSd: 0.15,
   windowIntervalH: 40,
 };
+
+/** The sizing of one building: its override where given, else a draw from the distribution. */
+export function drawSizing(seed: number, buildingId: string, d: SizingDistribution, override: Partial<EmitterSizing> = {}): EmitterSizing {
+  const rng = new Rng(seedFor(seed, `sizing:${buildingId}`));
+  const margin = Math.min(d.marginMax, Math.max(d.marginMin, d.marginMedian * Math.exp(rng.gauss(0, d.marginSd))));
+  const retrofitted = rng.next() < d.retrofitShare;
+  const retrofit = retrofitted ? rng.range(d.retrofitMin, d.retrofitMax) : 0;
+  const out = { designMargin: override.designMargin ?? margin, retrofit: override.retrofit ?? retrofit };
+  if (!(out.designMargin > 0) || !(out.retrofit >= 0 && out.retrofit <= 0.6)) throw new RangeError(`${buildingId}: emitter sizing out of range (designMargin > 0, retrofit 0–0.6)`);
+  return out;
+}
 
 /** Extra loss of a position, scaled by insulation: a well-insulated building also has an insulated roof and gables. */
 const POSITION_LOSS = { top: 0.3, ground: 0.15, end: 0.15 } as const;
@@ -149,6 +213,9 @@ export class BuildingStock {
   readonly bHeatW: Float64Array;
   readonly bMeanAirC: Float64Array;
   readonly bMinAirC: Float64Array;
+  /** Each building's emitter sizing (design margin and retrofit), and the resulting capacity over its current loss. */
+  readonly bSizing: EmitterSizing[] = [];
+  readonly bEmitterFactor: Float64Array;
   readonly supplyPipes: PlugFlowPipe[] = [];
   readonly returnPipes: PlugFlowPipe[] = [];
 
@@ -211,8 +278,8 @@ export class BuildingStock {
   #slowPhase = 0;
   readonly #batteryT0S: number;
 
-  constructor(specs: BuildingSpec[], seed: number, nowS: number, outdoorC: number, options: Partial<ApartmentOptions> = {}) {
-    this.options = { ...DEFAULT_APARTMENT_OPTIONS, ...options };
+  constructor(specs: BuildingSpec[], seed: number, nowS: number, outdoorC: number, options: ApartmentOptionsInput = {}) {
+    this.options = { ...DEFAULT_APARTMENT_OPTIONS, ...options, sizing: { ...DEFAULT_SIZING, ...options.sizing }, buildingSizing: { ...options.buildingSizing } };
     this.specs = specs;
     const nb = specs.length;
     let n = 0;
@@ -237,6 +304,7 @@ export class BuildingStock {
     this.bHeatW = f64();
     this.bMeanAirC = f64();
     this.bMinAirC = f64();
+    this.bEmitterFactor = f64();
 
     const a64 = (): Float64Array => new Float64Array(n);
     this.building = new Int32Array(n);
@@ -294,6 +362,10 @@ export class BuildingStock {
       this.bExpM1[b] = d.exponent - 1;
       this.bInvLmtdNom[b] = 1 / lmtdNom;
       const uaBase = (s.heatIndexWm2 * s.areaM2) / (d.indoorC - d.outdoorC);
+      const sizing = drawSizing(seed, s.id, o.sizing, o.buildingSizing[s.id]);
+      this.bSizing.push(sizing);
+      const sizingFactor = sizing.designMargin / (1 - sizing.retrofit);
+      this.bEmitterFactor[b] = sizingFactor;
       const posScale = POSITION_SCALE[s.insulation];
       // Positional loss factors, normalized so the building as a whole matches its design heat index.
       const pos: number[] = [];
@@ -330,7 +402,7 @@ export class BuildingStock {
           this.uWindow[i] = WINDOW_COUPLING * uaBase;
           this.cAir[i] = AIR_CAPACITY_J_M2K * s.areaM2 * rng.gauss(1, 0.1);
           this.cMass[i] = MASS_CAPACITY_J_M2K * s.areaM2 * rng.gauss(1, 0.1);
-          const qNom = s.heatIndexWm2 * s.areaM2 * o.emitterOversize * EMITTER_MARGIN[s.emitter] * (1 + o.positionCompensation * (rel - 1)) * rng.gauss(1, 0.07);
+          const qNom = s.heatIndexWm2 * s.areaM2 * sizingFactor * EMITTER_MARGIN[s.emitter] * (1 + o.positionCompensation * (rel - 1)) * rng.gauss(1, 0.07);
           this.emitterNomW[i] = qNom;
           this.emitterUaNom[i] = qNom / lmtdNom;
           this.emitterUa[i] = qNom / lmtdNom;

@@ -21,7 +21,7 @@ export type { SubstationTagName, SubstationTags, TagMeta, WritableSubstationTag 
 export type { Substation, SubstationOptions } from './substation.ts';
 export type { HeatSourceParams, HeatSourceTags } from './heat-source.ts';
 export { APARTMENT_FIELDS, DEFAULT_APARTMENT_OPTIONS } from './building-stock.ts';
-export type { ApartmentField, ApartmentOptions } from './building-stock.ts';
+export type { ApartmentField, ApartmentOptions, ApartmentOptionsInput, EmitterSizing, SizingDistribution } from './building-stock.ts';
 export { Weather, JINAN_WEATHER } from './weather.ts';
 export type { ColdSnap, ForecastPoint, WeatherOptions, WeatherSample } from './weather.ts';
 export { designSupplySetpoint, emitterDesign, qualityRegulation, FLOOR_DESIGN, RADIATOR_DESIGN, SUPPLY_LIMITS } from './heating-curve.ts';

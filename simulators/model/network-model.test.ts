@@ -4,11 +4,14 @@ import { describe, expect, it } from 'vitest';
 import { ModelError } from './faults.ts';
 import { createNetworkModel, loadNetworkFile, type NetworkModel } from './network-model.ts';
 import { SUBSTATION_TAG_NAMES } from './substation-tags.ts';
+import { DEFAULT_SIZING, drawSizing } from './building-stock.ts';
 import { DESIGN_WEATHER, mean, smallNetwork } from './test-fixtures.ts';
 
 const HOUR = 3600;
+/** Emitter sizing without differences between buildings: every building 1.13 × its design load, none retrofitted. */
+const UNIFORM_SIZING = { marginMedian: 1.13, marginSd: 0, retrofitShare: 0 };
 
-function activeAir(m: NetworkModel, parent: string): number[] {
+function activeAir(m: NetworkModel, parent?: string): number[] {
   return m.apartmentIndexes(parent).filter((i) => !m.apartments.suspended[i]).map((i) => m.apartments.truth.air_temp_c[i]!);
 }
 
@@ -98,7 +101,8 @@ describe('network model: building and reading', () => {
 });
 
 describe('network model: physics at design conditions (DOMAIN.md §2–3)', () => {
-  const m = createNetworkModel(smallNetwork({ floorSubstation: true }), { seed: 2, weather: DESIGN_WEATHER, settleHours: 96 });
+  // Every building sized alike, so the band checks the envelope, emitter and curve physics, not the sizing draw.
+  const m = createNetworkModel(smallNetwork({ floorSubstation: true }), { seed: 2, weather: DESIGN_WEATHER, settleHours: 96, apartments: { sizing: UNIFORM_SIZING } });
   m.step(24 * HOUR);
 
   it('rooms settle in the 18–22 °C band with the design curve at the design outdoor temperature', () => {
@@ -155,6 +159,62 @@ describe('network model: physics at design conditions (DOMAIN.md §2–3)', () =
     expect(susp).toBeGreaterThan(6);
     expect(susp).toBeLessThan(mean(activeAir(m, 'ss1-b1')) - 5);
     expect(m.apartmentValues('ss1-b1-0302').valve_pct).toBe(0);
+  });
+});
+
+describe('network model: emitter sizing between buildings', () => {
+  it('draws each building its own margin and retrofit from the seed and its id, within the bounds', () => {
+    const draws = Array.from({ length: 400 }, (_, k) => drawSizing(5, `b${k}`, DEFAULT_SIZING));
+    expect(drawSizing(5, 'b7', DEFAULT_SIZING)).toEqual(draws[7]);
+    expect(drawSizing(6, 'b7', DEFAULT_SIZING)).not.toEqual(draws[7]);
+    for (const d of draws) {
+      expect(d.designMargin).toBeGreaterThanOrEqual(DEFAULT_SIZING.marginMin);
+      expect(d.designMargin).toBeLessThanOrEqual(DEFAULT_SIZING.marginMax);
+      expect(d.retrofit === 0 || (d.retrofit >= DEFAULT_SIZING.retrofitMin && d.retrofit <= DEFAULT_SIZING.retrofitMax)).toBe(true);
+    }
+    const median = [...draws.map((d) => d.designMargin)].sort((a, b) => a - b)[200]!;
+    expect(median).toBeCloseTo(DEFAULT_SIZING.marginMedian, 1);
+    const retrofitted = draws.filter((d) => d.retrofit > 0).length / draws.length;
+    expect(retrofitted).toBeGreaterThan(0.18);
+    expect(retrofitted).toBeLessThan(0.32);
+    expect(drawSizing(5, 'b7', DEFAULT_SIZING, { retrofit: 0.2 })).toEqual({ designMargin: draws[7]!.designMargin, retrofit: 0.2 });
+    expect(() => drawSizing(5, 'b7', DEFAULT_SIZING, { retrofit: 0.9 })).toThrow(RangeError);
+  });
+
+  it('under one curve a re-insulated, oversized building runs hot and an undersized one cold', () => {
+    const m = createNetworkModel(smallNetwork(), {
+      seed: 2,
+      weather: DESIGN_WEATHER,
+      settleHours: 96,
+      apartments: { buildingSizing: { 'ss1-b1': { designMargin: 1.25, retrofit: 0.25 }, 'ss1-b3': { designMargin: 0.95, retrofit: 0 } } },
+    });
+    m.step(24 * HOUR);
+    const st = m.stock;
+    expect(st.bEmitterFactor[0]).toBeCloseTo(1.25 / 0.75, 9);
+    expect(st.bSizing[2]).toEqual({ designMargin: 0.95, retrofit: 0 });
+    const hot = mean(activeAir(m, 'ss1-b1'));
+    const cold = mean(activeAir(m, 'ss1-b3'));
+    // About 14 K per unit of log sizing at 75/50 °C (2.9 %/K emitter, 4.3 %/K envelope): ln(1.67/0.95) ≈ 0.56 → ≈ 8 K.
+    expect(hot - cold).toBeGreaterThan(5);
+    expect(hot).toBeGreaterThan(23);
+    expect(cold).toBeGreaterThan(16);
+    expect(cold).toBeLessThan(19);
+  });
+
+  it('with the default sizing the demo network runs warm on average with a spread, its coldest flats near 18 °C', () => {
+    const here = path.dirname(fileURLToPath(import.meta.url));
+    const m = createNetworkModel(loadNetworkFile(path.join(here, '../../config/demo/network.yaml')), { seed: 7, weather: DESIGN_WEATHER, settleHours: 96 });
+    m.step(6 * HOUR);
+    const air = activeAir(m);
+    const sorted = [...air].sort((a, b) => a - b);
+    const q = (p: number): number => sorted[Math.floor(p * (sorted.length - 1))]!;
+    expect(mean(air)).toBeGreaterThan(20.5);
+    expect(mean(air)).toBeLessThan(22.5);
+    expect(q(0.02)).toBeGreaterThan(16);
+    expect(q(0.02)).toBeLessThan(18.5);
+    // Many flats run hot under one curve (DOMAIN.md §1), a few well above 24 °C.
+    expect(q(0.9) - q(0.1)).toBeGreaterThan(4);
+    expect(q(0.75)).toBeGreaterThan(22);
   });
 });
 

@@ -16,7 +16,7 @@ import { parse } from 'yaml';
 import { HEAT_INDEX_BY_INSULATION } from '../../config/asset-tree.ts';
 import { checkAgainst, type ConfigProblem } from '../../config/load.ts';
 import { NetworkFile } from '../../config/schema.ts';
-import { APARTMENT_FIELDS, BuildingStock, occupancyGainWm2, PIPE_AMBIENT_C, type ApartmentField, type ApartmentOptions, type BuildingSpec } from './building-stock.ts';
+import { APARTMENT_FIELDS, BuildingStock, occupancyGainWm2, PIPE_AMBIENT_C, type ApartmentField, type ApartmentOptionsInput, type BuildingSpec } from './building-stock.ts';
 import { applySensorFaults, drawSpikes, ModelError, type ActiveFault, type FaultSpec, type SensorFault } from './faults.ts';
 import { HeatSource, type HeatSourceParams, type HeatSourceTags } from './heat-source.ts';
 import { emitterDesign, type EmitterDesign } from './heating-curve.ts';
@@ -39,7 +39,8 @@ export interface NetworkModelOptions {
   settleHours?: number;
   weather?: Partial<WeatherOptions>;
   heatSource?: Partial<HeatSourceParams>;
-  apartments?: Partial<ApartmentOptions>;
+  /** Apartment and building options; `sizing` and `buildingSizing` set how emitters match the buildings (README). */
+  apartments?: ApartmentOptionsInput;
   substation?: Partial<SubstationOptions>;
   /** Per-substation overrides by id (e.g. a linear valve at one station). */
   substationOverrides?: Record<string, Partial<SubstationOptions>>;
