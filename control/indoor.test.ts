@@ -48,6 +48,18 @@ describe('indoor statistics', () => {
     expect(s.quantileC).toBeGreaterThan(19.5);
   });
 
+  it('keeps a whole building that runs colder than its neighbours (not outliers), and still drops an air lock in it', () => {
+    // Three warm buildings and one cold one, as under one curve when emitters are sized with different margins.
+    const list = [...flats(30, 22, 23, 'w1'), ...flats(30, 22, 23.5, 'w2'), ...flats(30, 21.5, 23, 'w3'), ...flats(12, 17.6, 18.6, 'cold')];
+    const s = indoorStats(list, NOW);
+    expect(s.excluded.outlier).toBe(0);
+    expect(s.minC).toBeCloseTo(17.6, 9);
+    expect(s.coldestBuilding?.id).toBe('cold');
+    const withAirLock = list.map((x) => (x.id === 'cold-3' ? { ...x, sensor: { ...x.sensor!, value: 12 } } : x));
+    const t = indoorStats(withAirLock, NOW);
+    expect(t.outliers).toEqual([{ id: 'cold-3', valueC: 12 }]);
+  });
+
   it('finds the coldest building by its own quantile', () => {
     const s = indoorStats([...flats(30, 19, 22, 'warm'), ...flats(30, 18, 20, 'cold')], NOW);
     expect(s.coldestBuilding?.id).toBe('cold');

@@ -136,10 +136,25 @@ export function sensorProblem(s: RoomSensorState | undefined, now: number, c: Se
   return null;
 }
 
+/** Fewest valid flats in a building for its own median and MAD to count in the outlier test. */
+const MIN_BUILDING_FOR_OUTLIERS = 5;
+
+/**
+ * Median and MAD of a set of values. The MAD has a floor: rooms held within a few tenths of a kelvin must not turn
+ * ordinary values into outliers.
+ */
+function robustCentre(values: readonly number[]): { med: number; mad: number } {
+  const sorted = [...values].sort((x, y) => x - y);
+  const med = quantileOf(sorted, 0.5);
+  const dev = sorted.map((x) => Math.abs(x - med)).sort((x, y) => x - y);
+  return { med, mad: Math.max(quantileOf(dev, 0.5), 0.2) };
+}
+
 /**
  * Robust statistics of a substation's apartments (DOMAIN.md §2.4): suspended accounts (报停) and untrustworthy sensors
  * are left out first, then values beyond `outlierZ` robust z-scores (0.6745·|x − median|/MAD, DOMAIN.md §4) when there
- * are at least 10 values; the quantile, mean and band shares come from the rest.
+ * are at least 10 values — from the substation's values and, where the building has 5 or more, from its building's
+ * too; the quantile, mean and band shares come from the rest.
  */
 export function indoorStats(samples: readonly RoomSample[], now: number, opts: { checks?: SensorChecks; quantile?: number; lowC?: number; highC?: number; minBuildingValid?: number } = {}): IndoorStats {
   const c = opts.checks ?? DEFAULT_SENSOR_CHECKS;
@@ -164,14 +179,23 @@ export function indoorStats(samples: readonly RoomSample[], now: number, opts: {
   let kept = candidates;
   const outliers: { id: string; valueC: number }[] = [];
   if (candidates.length >= 10) {
-    const sorted = candidates.map((x) => x.v).sort((x, y) => x - y);
-    const med = quantileOf(sorted, 0.5);
-    const dev = sorted.map((x) => Math.abs(x - med)).sort((x, y) => x - y);
-    // A floor under the MAD: rooms held within a few tenths of a kelvin must not turn ordinary values into outliers.
-    const mad = Math.max(quantileOf(dev, 0.5), 0.2);
+    const sub = robustCentre(candidates.map((x) => x.v));
+    // Buildings legitimately differ (emitters sized with different margins, envelopes improved later), so a flat is an
+    // outlier only when it is also unlike its own building (DOMAIN.md §4: compare with the neighbours). A whole
+    // building running cold is what the feedback must see, not a set of repairs.
+    const byBuildingValues = new Map<string, number[]>();
+    for (const x of candidates) {
+      let l = byBuildingValues.get(x.building);
+      if (!l) byBuildingValues.set(x.building, (l = []));
+      l.push(x.v);
+    }
+    const own = new Map<string, { med: number; mad: number }>();
+    for (const [id, l] of byBuildingValues) if (l.length >= MIN_BUILDING_FOR_OUTLIERS) own.set(id, robustCentre(l));
+    const z = (v: number, r: { med: number; mad: number }): number => (0.6745 * Math.abs(v - r.med)) / r.mad;
     kept = [];
     for (const x of candidates) {
-      if ((0.6745 * Math.abs(x.v - med)) / mad > c.outlierZ) {
+      const b = own.get(x.building);
+      if (z(x.v, sub) > c.outlierZ && (!b || z(x.v, b) > c.outlierZ)) {
         excluded.outlier++;
         if (outliers.length < 20) outliers.push({ id: x.id, valueC: x.v });
       } else kept.push(x);
