@@ -14,7 +14,7 @@
  * energy, and the substations' electricity meters.
  *
  * Experiments (not used by `npm run bench`): WG_TARGET, WG_QUANTILE, WG_CONTROLLED, WG_KP, WG_TI, WG_CG (feedback),
- * WG_LAG, WG_TAUF, WG_ATT (forecast), WG_BASE_SHIFT (skip the baseline tuning), WG_TRACE=1 (a 3-hourly trace).
+ * WG_LAG, WG_TAUF, WG_ATT (forecast), WG_BASE_SHIFT (skip the baseline tuning), WG_TRACE=1 (a 3-hourly trace), WG_DETAIL=1 (per substation).
  *
  *   npm run bench -- control          (about a minute on 2 cores)
  */
@@ -165,12 +165,17 @@ interface Score {
 class Scorer {
   readonly s: Score = { aptHours: 0, below18: 0, above22: 0, sumTemp: 0, heatJ: 0, peakKw: 0, electricityKwh: 0, minHourlyShareBelow: 1, maxHourlyShareBelow: 0, hourlyHeatKw: [], hourlyBelow: [] };
   readonly #acc: Float64Array;
+  /** Per apartment: hours below 18 °C and the sum of hourly means (for the per-substation detail). */
+  readonly coldHours: Float64Array;
+  readonly tempSum: Float64Array;
   #minutes = 0;
   #heatJAtHour = 0;
   #elecAtStart = 0;
 
   constructor(private readonly m: NetworkModel) {
     this.#acc = new Float64Array(m.apartments.count);
+    this.coldHours = new Float64Array(m.apartments.count);
+    this.tempSum = new Float64Array(m.apartments.count);
   }
 
   #heatJ(): number {
@@ -201,7 +206,11 @@ class Scorer {
       const t = this.#acc[i]! / 60;
       n++;
       this.s.sumTemp += t;
-      if (t < 18) below++;
+      this.tempSum[i]! += t;
+      if (t < 18) {
+        below++;
+        this.coldHours[i]!++;
+      }
       if (t > 22) this.s.above22++;
     }
     this.s.aptHours += n;
@@ -443,6 +452,18 @@ const shifts = [...wg.lastAdvice.values()].map((a) => a.feedbackK);
 const excluded: Record<string, number> = {};
 for (const a of wg.lastAdvice.values()) for (const [k, v] of Object.entries(a.excluded)) excluded[k] = (excluded[k] ?? 0) + v;
 
+if (process.env['WG_DETAIL']) {
+  // Per substation: share of apartment-hours below 18 °C and mean indoor temperature in (a) and (b), heat of (b)
+  // against (a) over the whole run, and (b)'s final feedback shift.
+  const hours = sa.aptHours / base.m.apartments.suspended.filter((x) => !x).length;
+  for (const ss of substations) {
+    const idx = base.m.apartmentIndexes(ss.id).filter((i) => !base.m.apartments.suspended[i]);
+    const share = (x: Scorer): string => ((100 * idx.reduce((t, i) => t + x.coldHours[i]!, 0)) / (idx.length * hours)).toFixed(2).padStart(6);
+    const meanC = (x: Scorer): string => (idx.reduce((t, i) => t + x.tempSum[i]!, 0) / (idx.length * hours)).toFixed(2);
+    const heat = wg.m.energyTotals(ss.id).primary_j / base.m.energyTotals(ss.id).primary_j - 1;
+    console.log(`${ss.id} below18 % a ${share(base.scorer)} b ${share(wg.scorer)}  mean a ${meanC(base.scorer)} b ${meanC(wg.scorer)}  heat b/a ${(100 * heat).toFixed(1).padStart(6)} %  shift ${wg.lastAdvice.get(ss.id)?.feedbackK.toFixed(1)}`);
+  }
+}
 if (process.env['WG_TRACE']) {
   const w = new Weather(SEED, { coldSnaps: [SNAP] });
   for (let h = 0; h < sa.hourlyBelow.length; h += 3) {
