@@ -18,6 +18,7 @@ import { SetpointWriters, type Source } from '../ingest/source.ts';
 import { AuditLog } from '../state/audit.ts';
 import { openStateDb } from '../state/db.ts';
 import { createTelemetryStore } from '../store/index.ts';
+import { registerStoreMetrics } from '../store/metrics.ts';
 import { Tickets } from '../tickets/index.ts';
 import type { ComponentHealth, TelemetryStore } from '../store/telemetry-store.ts';
 import { buildApp } from './app.ts';
@@ -60,7 +61,8 @@ export class Hub {
     const auth = new AuthService(state.db, audit, config.hub.auth, () => clock.now());
     const sessionSecret = loadOrCreateSecret(dataDir, 'session', env['SESSION_SECRET']);
 
-    const store = opts.store ?? createTelemetryStore(config);
+    const store = opts.store ?? createTelemetryStore(config, { log: log.child({ component: 'store' }) });
+    registerStoreMetrics(metrics.registry, store);
     try {
       await store.open();
     } catch (err) {

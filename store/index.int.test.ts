@@ -13,7 +13,9 @@ import { BufferedTelemetryStore } from './buffer/buffered-store.ts';
 import { EmbeddedTelemetryStore } from './embedded/embedded-store.ts';
 import { InfluxTelemetryStore } from './influx/influx-store.ts';
 import { distinctSamples, VictoriaMetrics, victoriaMetricsMissing } from './influx/victoria-metrics.ts';
+import { Registry } from 'prom-client';
 import { createTelemetryStore } from './index.ts';
+import { registerStoreMetrics } from './metrics.ts';
 
 const missing = victoriaMetricsMissing();
 if (missing && process.env['CI']) throw new Error(`VictoriaMetrics is required in CI: ${missing}`);
@@ -35,11 +37,17 @@ describe('createTelemetryStore', () => {
       const store = createTelemetryStore(config);
       expect(store).toBeInstanceOf(BufferedTelemetryStore);
       expect((store as BufferedTelemetryStore).remote).toBeInstanceOf(InfluxTelemetryStore);
+      const registry = new Registry();
+      registerStoreMetrics(registry, store);
       await store.open();
       const ts = Date.UTC(2026, 0, 15);
       await store.write([{ asset: 'ss01-b1-0302', ts, fields: { room_temp_c: 20.5 }, quality: 'good', source: 'mqtt:x' }]);
       expect(readdirSync(path.join(dataDir, 'buffer')).some((f) => f.endsWith('.seg'))).toBe(true);
       expect(await store.health()).toMatchObject({ status: 'degraded', mode: 'buffering', bufferReadings: 1 });
+      const scraped = await registry.metrics();
+      expect(scraped).toMatch(/^warmgrid_store_buffering 1$/m);
+      expect(scraped).toMatch(/^warmgrid_store_buffer_readings 1$/m);
+      expect(Number(/^warmgrid_store_buffer_bytes (\d+)$/m.exec(scraped)?.[1])).toBeGreaterThan(0);
       await vm.start();
       await (store as BufferedTelemetryStore).drained();
       await store.close();
