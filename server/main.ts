@@ -8,6 +8,7 @@
  * Order at start: validate the configuration (no connection yet) → embedded MQTT broker when an MQTT source has no
  * MQTT_URL → (demo) simulators → hub and HTTP → sources. Stop runs it backwards, so what was received is stored.
  */
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, DEFAULT_CONFIG_DIR, formatProblems, loadConfig, type HubConfig } from '../config/load.ts';
 import { WarmgridError } from '../core/errors.ts';
@@ -67,7 +68,7 @@ async function closeAll(): Promise<void> {
 
 // 1. Validate everything before any connection opens. Port 0 ("any free port") for a simulator is only known once it
 // listens, so validation sees a stand-in.
-let config = load(env['SIM_MODBUS_PORT'] === '0' ? { SIM_MODBUS_PORT: '15020' } : {});
+let config = load({ ...(env['SIM_MODBUS_PORT'] === '0' ? { SIM_MODBUS_PORT: '15020' } : {}), ...(env['SIM_OPCUA_PORT'] === '0' ? { SIM_OPCUA_PORT: '4841' } : {}) });
 
 // 2. An MQTT source without MQTT_URL gets the embedded broker.
 let broker: EmbeddedBroker | undefined;
@@ -79,20 +80,24 @@ try {
     env['MQTT_URL'] = broker.url;
   }
 
-  // 3. The demo's simulators: the network's physics behind real Modbus TCP and MQTT faces.
+  // 3. The demo's simulators: the network's physics behind real Modbus TCP, OPC UA and MQTT faces.
   let simBanner: string[] = [];
   if (args.demo) {
     const { startSimulators } = await import('../simulators/runtime.ts');
+    // The OPC UA face serves the substations the demo's opcua sources read.
+    const opcuaSubstations = config.sources.filter((s) => s.plugin.kind === 'opcua').flatMap((s) => ((s.entry['devices'] ?? []) as { asset: string }[]).map((d) => d.asset));
     const sims = await startSimulators({
       log: log.child({ component: 'simulators' }),
       timeScale: Number(env['SIM_TIME_SCALE'] ?? 1),
       mqtt: { url: env['MQTT_URL'] ?? `mqtt://127.0.0.1:${DEFAULT_EMBEDDED_BROKER_PORT}`, publishIntervalS: Number(env['SIM_PUBLISH_INTERVAL'] ?? 30), weatherIntervalS: Number(env['SIM_WEATHER_INTERVAL'] ?? 60) },
       modbus: { port: port('SIM_MODBUS_PORT', 15020) },
+      ...(opcuaSubstations.length > 0 ? { opcua: { port: port('SIM_OPCUA_PORT', 4841), substations: opcuaSubstations, pkiDir: path.resolve(config.hub.dataDir, 'simulator-pki') } } : {}),
       http: { port: port('SIM_HTTP_PORT', 8090) },
     });
     cleanup.push(sims);
     if (sims.modbus) env['SIM_MODBUS_PORT'] = String(sims.modbus.ports[0]);
-    simBanner = [`  simulators  control API ${sims.http?.url ?? '(off)'}, Modbus TCP on ${sims.modbus?.ports.join(', ') ?? '(off)'}`];
+    if (sims.opcua) env['SIM_OPCUA_PORT'] = String(sims.opcua.port);
+    simBanner = [`  simulators  control API ${sims.http?.url ?? '(off)'}, Modbus TCP on ${sims.modbus?.ports.join(', ') ?? '(off)'}, OPC UA ${sims.opcua?.endpointUrl ?? '(off)'}`];
     // Sources read the ports the simulators actually got.
     config = load();
   }

@@ -1,6 +1,6 @@
 /**
  * The simulator process in one call: the physical model of a network run against the wall clock, and the faces that
- * serve it (MQTT publisher, Modbus TCP gateway, HTTP control API).
+ * serve it (MQTT publisher, Modbus TCP gateway, OPC UA server, HTTP control API).
  *
  *   const sims = await startSimulators({ timeScale: 60, mqtt: { url: 'mqtt://127.0.0.1:1884', publishIntervalS: 60 },
  *                                        modbus: { port: 15020 }, http: { port: 8090 } });
@@ -25,6 +25,7 @@ import type { NetworkFile } from '../config/schema.ts';
 import { buildControlApi } from './control-api.ts';
 import { startModbusFace, type ModbusFace, type ModbusFaceOptions, type ModbusGatewayOptions } from './faces/modbus/index.ts';
 import { FACE_FAULT_KINDS, startMqttFace, type ActiveFaceFault, type MqttFace, type MqttFaceFaultSpec, type MqttFaceOptions } from './faces/mqtt/index.ts';
+import type { OpcuaFace, OpcuaFaceOptions } from './faces/opcua/index.ts';
 import { createNetworkModel, loadNetworkFile, type FaultSpec, type NetworkModel, type NetworkModelOptions } from './model/index.ts';
 
 export const DEFAULT_NETWORK_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../config/demo/network.yaml');
@@ -54,6 +55,12 @@ export interface SimulatorsOptions {
    * 1..N for the substations in network order (247 per gateway; more use the following ports).
    */
   modbus?: Partial<ModbusFaceOptions>;
+  /**
+   * Start the OPC UA face (loaded only when asked for: node-opcua is large). Port default 4841 (0 picks a free one),
+   * `substations` default all, `pkiDir` default `<DATA_DIR or ./data>/simulator-pki` (its certificate is made there on
+   * first run).
+   */
+  opcua?: Partial<OpcuaFaceOptions>;
   /** Start the HTTP control API (host default 127.0.0.1; port 0 picks a free one). Never expose it: it has no auth. */
   http?: { host?: string; port: number };
   /** Logger (default: pino at LOG_LEVEL or info). */
@@ -83,6 +90,7 @@ export interface Simulators {
   readonly model: NetworkModel;
   readonly mqtt: MqttFace | null;
   readonly modbus: ModbusFace | null;
+  readonly opcua: OpcuaFace | null;
   /** The control API app (also when not listening: `app.inject`), and where it listens. */
   readonly control: FastifyInstance;
   readonly http: { host: string; port: number; url: string } | null;
@@ -188,6 +196,7 @@ export async function startSimulators(opts: SimulatorsOptions = {}): Promise<Sim
 
   let mqttFace: MqttFace | null = null;
   let modbusFace: ModbusFace | null = null;
+  let opcuaFace: OpcuaFace | null = null;
   let control: FastifyInstance | null = null;
   let http: Simulators['http'] = null;
   let closing: Promise<void> | null = null;
@@ -195,7 +204,7 @@ export async function startSimulators(opts: SimulatorsOptions = {}): Promise<Sim
   const close = (): Promise<void> => {
     closing ??= (async () => {
       clearInterval(stepper);
-      const results = await Promise.allSettled([control?.close(), mqttFace?.close(), modbusFace?.close()]);
+      const results = await Promise.allSettled([control?.close(), mqttFace?.close(), modbusFace?.close(), opcuaFace?.close()]);
       for (const r of results) if (r.status === 'rejected') log.warn({ err: r.reason as unknown }, 'a simulator face did not close cleanly');
     })();
     return closing;
@@ -213,6 +222,9 @@ export async function startSimulators(opts: SimulatorsOptions = {}): Promise<Sim
     },
     get modbus() {
       return modbusFace;
+    },
+    get opcua() {
+      return opcuaFace;
     },
     get control() {
       return control!;
@@ -277,6 +289,21 @@ export async function startSimulators(opts: SimulatorsOptions = {}): Promise<Sim
         throw err;
       }
       log.info({ ports: modbusFace.ports, units: model.substationIds().length }, 'Modbus face listening');
+    }
+    if (opts.opcua) {
+      const o = opts.opcua;
+      const port = o.port ?? 4841;
+      const host = o.host ?? '127.0.0.1';
+      const { startOpcuaFace } = await import('./faces/opcua/index.ts');
+      try {
+        opcuaFace = await startOpcuaFace(model, { ...o, port, host, pkiDir: o.pkiDir ?? path.resolve(process.env['DATA_DIR'] ?? 'data', 'simulator-pki') });
+      } catch (err) {
+        if (isAddrInUse(err) || /EADDRINUSE/.test(String((err as Error | null)?.message))) {
+          throw new SimulatorError('PORT_IN_USE', `port ${port} on ${host} is already in use, so the OPC UA face cannot start (SIM_OPCUA_PORT chooses another)`, undefined, err);
+        }
+        throw err;
+      }
+      log.info({ endpointUrl: opcuaFace.endpointUrl, substations: opcuaFace.substations.length }, 'OPC UA face listening');
     }
     if (opts.mqtt) {
       mqttFace = await startMqttFace(model, { ...opts.mqtt, clock: now, log: log.child({ face: 'mqtt' }) });
