@@ -23,9 +23,10 @@
  * (beyond it `cb` is held back, which stops mqtt.js reading the socket: TCP backpressure).
  * ingest/sources/mqtt/mqtt-source.int.test.ts pins this behaviour (no PUBACK while the store is blocked).
  *
- * Batching: the readings of all messages handled in one event-loop turn (one socket read) go to the pipeline in one
- * `emit`, at once, while earlier emits may still be waiting for the store; the pipeline fills its store batches from
- * them, so store writes follow each other without gaps and nothing waits for a flush timer under load. This relies on
+ * Batching: the readings of the messages handled in one event-loop turn (one socket read) go to the pipeline in one
+ * `emit`, even while earlier emits wait for the store, once there are enough of them (EMIT_WHILE_BUSY) or when nothing
+ * else is in flight; the pipeline fills its store batches from them, so store writes follow each other without gaps and
+ * nothing waits for a flush timer under load. This relies on
  * the pipeline handling emits in call order (it does: validation is synchronous and the batch writer keeps order), so
  * readings of one asset are stored in arrival order even with several emits in flight.
  */
@@ -62,6 +63,9 @@ interface Batch {
   tokens: AckToken[];
   messages: number;
 }
+
+/** Readings that make an emit worth it while earlier emits are still in flight. */
+const EMIT_WHILE_BUSY = 1000;
 
 const newBatch = (): Batch => ({ readings: [], tokens: [], messages: 0 });
 
@@ -432,8 +436,12 @@ export class MqttSource implements Source {
     });
   }
 
-  #flush(): void {
-    if (this.#batch.readings.length === 0) return;
+  #flush(force = false): void {
+    const n = this.#batch.readings.length;
+    if (n === 0) return;
+    // While the pipeline is busy with earlier emits, small batches wait for more (or for those to settle): a broker that
+    // writes one message per TCP segment would otherwise cost one emit per message.
+    if (!force && this.#emitting.size > 0 && n < EMIT_WHILE_BUSY) return;
     const b = this.#batch;
     this.#batch = newBatch();
     this.#stats.emits++;
@@ -461,6 +469,7 @@ export class MqttSource implements Source {
           this.#pausedCb = null;
           paused();
         }
+        if (this.#batch.readings.length > 0) this.#scheduleFlush();
       });
     this.#emitting.add(p);
   }
@@ -489,7 +498,7 @@ export class MqttSource implements Source {
         continue;
       }
       if (this.#batch.readings.length === 0) return;
-      this.#flush();
+      this.#flush(true);
     }
   }
 
