@@ -593,7 +593,7 @@ export class EndpointLink {
     for (const d of this.devices) this.#reportUnresolved(d);
   }
 
-  /** The built-in DataType of each writable node (Part 3 §5.6.2 DataType attribute; a subtype falls back to its value). */
+  /** The built-in DataType of each writable node (the Variable's DataType attribute, OPC UA Part 3; a subtype falls back to its value's type). */
   async #readWriteTypes(conn: Conn): Promise<void> {
     const items = this.devices.flatMap((d) => d.items.filter((i) => i.field.writable && i.nodeId !== null));
     for (const chunk of chunks(items, Math.floor(conn.limits.read / 2))) {

@@ -1,6 +1,6 @@
 /**
  * The hub's OPC UA PKI: its application instance certificate and its trust list, in one directory per source
- * (`<dataDir>/pki` unless configured), laid out as OPC UA Part 12 §F.1 and node-opcua-pki do it:
+ * (`<dataDir>/pki` unless configured), laid out as node-opcua-pki and most OPC UA tools lay it out:
  *
  *   own/certs/client_certificate.pem   the hub's certificate, made on first run (self-signed, 10 years)
  *   own/private/private_key.pem        its key (mode 0600)

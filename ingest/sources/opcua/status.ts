@@ -40,15 +40,15 @@ export const STATUS = {
 const code16 = (c: number): number => (c >>> 16) & 0xffff;
 const setOf = (...codes: number[]): Set<number> => new Set(codes.map(code16));
 
-/** Good → good, Uncertain → uncertain, Bad → bad (Part 4 §7.34.1, severity bits 31:30). */
+/** Good → good, Uncertain → uncertain, Bad → bad (Part 4 §7.34.1: severity bits 31:30). */
 export function qualityOfStatus(code: number): Quality {
   const severity = (code >>> 30) & 0b11;
   return severity === 0 ? 'good' : severity === 1 ? 'uncertain' : 'bad';
 }
 
 /**
- * The server says it cannot reach the device behind the node (Part 8 §6.3.2 for Bad_NoCommunication and
- * Bad_WaitingForInitialData; Part 4 Table 177 for the others): the device counts as not answering.
+ * The server says it cannot reach the device behind the node (OPC UA Part 8, Data Access status codes,
+ * and Part 4's general StatusCodes): the device counts as not answering.
  */
 const COMMUNICATION = setOf(
   STATUS.BadCommunicationError,

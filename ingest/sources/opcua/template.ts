@@ -18,7 +18,7 @@ const FIELD_NAME = '^[a-z][a-z0-9_]{0,63}$';
 export const Deadband = Type.Object(
   {
     type: Type.Union([Type.Literal('none'), Type.Literal('absolute'), Type.Literal('percent')], {
-      description: 'none; absolute (in the value’s unit); percent (of the node’s EURange, analog items only) — Part 4 §7.22.2',
+      description: 'none; absolute (in the value’s unit); percent (of the node’s EURange, analog items only) — Part 4 DataChangeFilter',
     }),
     value: Type.Number({ minimum: 0, default: 0, description: 'Deadband size' }),
   },

@@ -9,7 +9,7 @@
  *   await face.close();
  *
  * Address space (layout.ts): Objects/Substations/<id>/<Folder>/<Name>, one Variable per model tag, AnalogItemType with
- * EngineeringUnits and EURange for numbers (Part 8 §5.3.2), all in the namespace `FACE_NAMESPACE_URI`.
+ * EngineeringUnits and EURange for numbers (OPC UA Part 8, Data Access), all in the namespace `FACE_NAMESPACE_URI`.
  *
  * Contract:
  * - Values: every `updateIntervalMs` the face looks at the model's clock; when the model has stepped, each variable
@@ -127,7 +127,7 @@ const MODE: Record<OpcuaSecurityMode, MessageSecurityMode> = {
   SignAndEncrypt: MessageSecurityMode.SignAndEncrypt,
 };
 
-/** Status codes the model's refusals map to (Part 4 §7.34, Part 8 §6.3). */
+/** Status codes the model's refusals map to (OPC UA Part 4 StatusCodes, Part 8 Data Access codes). */
 function statusOfModelError(err: unknown): StatusCode {
   const code = (err as { code?: string }).code;
   if (code === 'OUT_OF_RANGE') return StatusCodes.BadOutOfRange;

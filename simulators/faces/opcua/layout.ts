@@ -18,7 +18,7 @@ import type { SubstationTagName } from '../../model/substation-tags.ts';
 
 export const FACE_NAMESPACE_URI = 'urn:warmgrid:simulator:substations';
 
-/** UNECE Recommendation 20 common codes (OPC UA Part 8 §5.6.3, EUInformation.unitId). */
+/** UNECE Recommendation 20 common codes (OPC UA Part 8, EUInformation.unitId). */
 export type UnitCode = 'CEL' | 'MPA' | 'MQH' | 'MTQ' | 'KWT' | 'GV' | 'P1' | 'HTZ' | 'AMP' | 'MTR' | 'KWH' | '';
 
 export interface FaceNode {
@@ -28,7 +28,7 @@ export interface FaceNode {
   readonly name: string;
   readonly dataType: 'Double' | 'Boolean' | 'Int32';
   readonly unit: UnitCode;
-  /** EURange (Part 8 §5.3.2.4) for analog items; for writable ones also the range the model accepts. */
+  /** EURange (OPC UA Part 8, AnalogItemType) for analog items; for writable ones also the range the model accepts. */
   readonly range?: { low: number; high: number };
   readonly writable: boolean;
 }
