@@ -127,6 +127,11 @@ export interface AlarmEngineOptions {
   latest: (asset: string) => ReadonlyMap<string, LatestValue> | undefined;
   maxShelveHours?: number;
   newId?: () => string;
+  /**
+   * Sees every change of a raw condition, before delays, suppression and shelving (tuning, benchmarks: what a system
+   * without those tools would have raised). Called synchronously; must be cheap and must not throw.
+   */
+  observeConditions?: (rule: Rule, asset: string, active: boolean, ts: number) => void;
 }
 
 type Mode = { mode: 'shelved' | 'out_of_service'; until: number | null; actor: string; actorName: string; reason: string; since: number };
@@ -145,6 +150,8 @@ interface Point {
   suppressing: Set<Point> | null;
   /** Token of the pending delay job; a job whose token is stale does nothing. */
   dueToken: number;
+  /** When the pending delay job runs (null: none). */
+  dueAt: number | null;
   /** Token of a pending delayed release of what this point suppresses. */
   releaseToken: number;
   /** Stale rules: a check is pending. */
@@ -232,6 +239,7 @@ export class AlarmEngine {
   readonly #latest: AlarmEngineOptions['latest'];
   readonly #newId: () => string;
   readonly #maxShelveMs: number;
+  readonly #observe: AlarmEngineOptions['observeConditions'];
 
   #rules = new Map<string, CompiledRule>();
   /** asset kind → field → rules reading that field. */
@@ -258,6 +266,7 @@ export class AlarmEngine {
     this.#latest = opts.latest;
     this.#newId = opts.newId ?? randomUUID;
     this.#maxShelveMs = (opts.maxShelveHours ?? 72) * 3_600_000;
+    this.#observe = opts.observeConditions;
   }
 
   onChange(fn: (c: AlarmChange) => void): () => void {
@@ -298,7 +307,9 @@ export class AlarmEngine {
           if (p.occ) this.#closeSilently(p, now, 'rule_removed', SYSTEM, 'rule removed or disabled');
           continue;
         }
-        if (!p.occ && !p.mode) continue;
+        // Same kind: the point keeps what it learned and saw (baselines, buffers, last contact); else it starts afresh.
+        const sameKind = ocr.rule.kind === ncr.rule.kind;
+        if (!p.occ && !p.mode && !sameKind) continue;
         const q = this.#newPoint(ncr, p.asset);
         if (!q) {
           if (p.occ) this.#closeSilently(p, now, 'rule_removed', SYSTEM, 'asset no longer matches the rule');
@@ -308,7 +319,14 @@ export class AlarmEngine {
         q.mode = p.mode;
         const active = p.occ !== null && isActive(p.occ.state);
         q.delay = { raw: active, rawSince: now, out: active };
+        if (sameKind) {
+          q.st = p.st;
+          q.lastTs = p.lastTs;
+          q.verdict = p.verdict;
+        }
         if (q.occ) this.#open.set(q.occ.id, q);
+        if (q.mode?.mode === 'shelved') this.#scheduleUnshelve(q, q.mode.until ?? now);
+        if (ncr.rule.kind === 'stale' && this.#started) this.#judgeStale(q, now);
       }
     }
     this.#rules = next;
@@ -512,6 +530,7 @@ export class AlarmEngine {
     if (ts < p.lastTs) return;
     p.lastTs = ts;
     p.verdict = v;
+    if (this.#observe && v.active !== p.delay.raw) this.#observe(p.cr.rule, p.asset.id, v.active, ts);
     const wasOut = p.delay.out;
     const flipped = applyDelay(p.delay, v.active, ts, p.cr.onMs, p.cr.offMs);
     if (flipped !== null) this.#onFlip(p, flipped);
@@ -522,10 +541,13 @@ export class AlarmEngine {
   /** Arms a job for when the point's pending delay runs out (a later judgement may make it moot). */
   #scheduleDelay(p: Point): void {
     const due = delayDue(p.delay, p.cr.onMs, p.cr.offMs);
-    if (due === null) return;
+    // One job per pending flip: a judgement that leaves the due time as it was needs none.
+    if (due === null || due === p.dueAt) return;
+    p.dueAt = due;
     const token = ++p.dueToken;
     this.#schedule(due, () => {
       if (p.dead || p.dueToken !== token) return;
+      p.dueAt = null;
       const at = pollDelay(p.delay, this.#clock.now(), p.cr.onMs, p.cr.offMs);
       if (at !== null) this.#onFlip(p, at);
     });
@@ -694,6 +716,7 @@ export class AlarmEngine {
       suppressedBy: null,
       suppressing: null,
       dueToken: 0,
+      dueAt: null,
       releaseToken: 0,
       checkPending: false,
       seq: 0,

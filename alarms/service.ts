@@ -15,7 +15,7 @@ import type { AuditLog } from '../state/audit.ts';
 import type { StateDb } from '../state/db.ts';
 import type { LatestValue } from '../store/telemetry-store.ts';
 import { checkRule, parseRule, type AlarmsConfig } from './config.ts';
-import { AlarmEngine, type AlarmChange } from './engine.ts';
+import { AlarmEngine, type AlarmChange, type AlarmEngineOptions } from './engine.ts';
 import { computeKpis, type AlarmKpis } from './kpi.ts';
 import { RuleStore, type Actor, type StoredRule } from './rule-store.ts';
 import type { Rule } from './rules.ts';
@@ -31,6 +31,8 @@ export interface AlarmsOptions {
   bus: LiveBus;
   latest: (asset: string) => ReadonlyMap<string, LatestValue> | undefined;
   config: AlarmsConfig;
+  /** See AlarmEngineOptions.observeConditions. */
+  observeConditions?: AlarmEngineOptions['observeConditions'];
 }
 
 /** The live-bus message for an alarm change (topic "alarms"). */
@@ -51,7 +53,15 @@ export class Alarms {
     this.settings = o.config.alarms.console;
     this.store = new AlarmStore(o.db, o.log, o.clock);
     this.rules = new RuleStore(o.db, o.audit, () => o.clock.now());
-    this.engine = new AlarmEngine({ assets: o.assets, store: this.store, clock: o.clock, log: o.log, latest: o.latest, maxShelveHours: this.settings.maxShelveHours });
+    this.engine = new AlarmEngine({
+      assets: o.assets,
+      store: this.store,
+      clock: o.clock,
+      log: o.log,
+      latest: o.latest,
+      maxShelveHours: this.settings.maxShelveHours,
+      ...(o.observeConditions ? { observeConditions: o.observeConditions } : {}),
+    });
   }
 
   async start(): Promise<void> {

@@ -26,6 +26,13 @@ function r(x: Record<string, unknown>): Rule {
 
 /** Everything that a substation's own outage explains: its flats and buildings go quiet or cool. */
 const BELOW_SUBSTATION = ['apt-*', 'bldg-*'];
+/**
+ * What a loss of heat explains in the rooms while they cool and rewarm: cold buildings and flats, and suspended flats
+ * that look warm beside neighbours that cooled faster.
+ */
+const ROOMS = ['bldg-*', 'apt-cold-flat', 'apt-heat-theft'];
+/** What a heat-source trip or supply drop explains downstream. */
+const AFTER_SUPPLY_LOSS = ['ss-primary-supply-low', 'ss-t2s-deviation', 'ss-low-dt', ...ROOMS];
 
 export const RULE_TEMPLATES: readonly RuleTemplate[] = [
   {
@@ -58,13 +65,13 @@ export const RULE_TEMPLATES: readonly RuleTemplate[] = [
       r({
         id: 'hs-trip', kind: 'discrete', template: 'supply-drop', name: 'Heat source tripped', assetKind: 'heat_source',
         field: 'running', equals: false, onDelayS: 10, offDelayS: 60, suppressReleaseS: 21600, priority: 'critical', category: 'no_heat', cause: 'heat-source-supply',
-        suppresses: ['hs-supply-drop', 'ss-primary-supply-low', 'ss-t2s-deviation', 'ss-low-dt', 'bldg-cold-share', 'apt-cold-flat'],
+        suppresses: ['hs-supply-drop', ...AFTER_SUPPLY_LOSS],
         description: 'One root alarm for the whole network: downstream low-supply and cold-room alarms are suppressed while it is active and for 6 h after: hot water takes up to 80 minutes to reach the far substations, the network is starved while every valve is open, and rooms take hours to rewarm.',
       }),
       r({
         id: 'hs-supply-drop', kind: 'rate', template: 'supply-drop', name: 'Heat source supply falling fast', assetKind: 'heat_source',
         field: 'supply_temp_c', windowS: 1200, fallPerH: 12, offDelayS: 3600, suppressReleaseS: 21600, priority: 'high', category: 'no_heat', cause: 'heat-source-supply',
-        suppresses: ['ss-primary-supply-low', 'ss-t2s-deviation', 'ss-low-dt', 'bldg-cold-share', 'apt-cold-flat'],
+        suppresses: AFTER_SUPPLY_LOSS,
         description: 'The weather curve moves the supply by a few K an hour at most; a fall faster than 12 K/h over 20 minutes is the plant. Held 1 h after the fall stops; what it suppresses stays suppressed 6 h more.',
       }),
       r({
@@ -100,12 +107,12 @@ export const RULE_TEMPLATES: readonly RuleTemplate[] = [
       r({
         id: 'ss-pump-trip', kind: 'discrete', template: 'pump-failure', name: 'Circulating pump tripped (VFD fault)', assetKind: 'substation',
         field: 'vfd_fault', equals: true, onDelayS: 5, offDelayS: 60, suppressReleaseS: 21600, priority: 'critical', category: 'equipment', cause: 'pump-failure',
-        suppresses: ['ss-pump-stopped', 'ss-t2s-deviation', 'ss-low-dt', 'ss-meter-*', 'ss-stuck-valve', 'bldg-cold-share', 'apt-cold-flat'],
+        suppresses: ['ss-pump-stopped', 'ss-t2s-deviation', 'ss-low-dt', 'ss-meter-*', 'ss-stuck-valve', ...ROOMS],
       }),
       r({
         id: 'ss-pump-stopped', kind: 'discrete', template: 'pump-failure', name: 'Circulating pump stopped', assetKind: 'substation',
         field: 'circ_pump_running', equals: false, onDelayS: 30, offDelayS: 60, suppressReleaseS: 21600, priority: 'critical', category: 'equipment', cause: 'pump-failure',
-        suppresses: ['ss-t2s-deviation', 'ss-low-dt', 'ss-meter-*', 'ss-stuck-valve', 'bldg-cold-share', 'apt-cold-flat'],
+        suppresses: ['ss-t2s-deviation', 'ss-low-dt', 'ss-meter-*', 'ss-stuck-valve', ...ROOMS],
       }),
     ],
   },
