@@ -177,8 +177,8 @@ export const RULE_TEMPLATES: readonly RuleTemplate[] = [
       }),
       r({
         id: 'bldg-cold-share', kind: 'share', template: 'cold-flat', name: 'Many flats below 18 °C', assetKind: 'building',
-        member: { kind: 'apartment', attrs: { account: 'active' } }, field: 'room_temp_c', below: 18, minShare: 0.2, minMembers: 5, deadband: 0.05,
-        everyS: 60, maxAgeS: 1800, onDelayS: 1800, offDelayS: 600, priority: 'high', category: 'no_heat', cause: 'cold-building',
+        member: { kind: 'apartment', attrs: { account: 'active' } }, field: 'room_temp_c', below: 18, minShare: 0.2, minMembers: 5, deadband: 0.1,
+        everyS: 300, maxAgeS: 1800, onDelayS: 1800, offDelayS: 3600, priority: 'high', category: 'no_heat', cause: 'cold-building',
         suppresses: ['apt-cold-flat'],
         description: 'Refunds are owed below 18 °C (Shandong, Tianjin): a fifth of a building\'s flats below it is a building problem, not a flat problem.',
       }),
@@ -201,12 +201,13 @@ export const RULE_TEMPLATES: readonly RuleTemplate[] = [
   {
     id: 'overheating',
     fault: 'overheating / waste',
-    signature: 'rooms above 24 °C',
+    signature: 'rooms above 22–24 °C; the supply hotter than the emitters allow',
     rules: [
       r({
         id: 'bldg-overheating', kind: 'share', template: 'overheating', name: 'Building overheated', assetKind: 'building',
-        member: { kind: 'apartment', attrs: { account: 'active' } }, field: 'room_temp_c', above: 24, minShare: 0.3, minMembers: 5, deadband: 0.05,
-        everyS: 300, maxAgeS: 1800, onDelayS: 7200, offDelayS: 1800, priority: 'low', category: 'comfort', cause: 'overheating',
+        member: { kind: 'apartment', attrs: { account: 'active' } }, field: 'room_temp_c', above: 25, minShare: 0.5, minMembers: 5, deadband: 0.05,
+        everyS: 300, maxAgeS: 1800, onDelayS: 21600, offDelayS: 3600, priority: 'low', category: 'comfort', cause: 'overheating',
+        description: 'Half the flats above 25 °C for 6 hours: heat wasted (homes run at 24–25 °C, DOMAIN.md §1, so only the severe case is an alarm; the milder waste is for the control module\'s advice).',
       }),
       r({
         id: 'ss-t2s-high-radiator', kind: 'threshold', template: 'overheating', name: 'Secondary supply too hot (radiators)', assetKind: 'substation',

@@ -38,7 +38,7 @@ import type { TelemetryStore } from '../store/telemetry-store.ts';
 import { ModelFeed } from '../test/alarms-sim.ts';
 import { TicketsFile } from '../tickets/config.ts';
 import { Tickets } from '../tickets/index.ts';
-import { report, type Figures } from './lib.ts';
+import { median, report, type Figures } from './lib.ts';
 import { parse } from 'yaml';
 import { readFileSync } from 'node:fs';
 
@@ -187,10 +187,20 @@ async function main(): Promise<void> {
   await tk.start();
   const activations: AlarmChange[] = [];
   const confirmed = new Set<string>();
+  // Wall-clock latency from an alarm being raised to its ticket being committed (what the operator's screen waits).
+  const raisedAt = new Map<string, number>();
+  const ticketLatencyMs: number[] = [];
   alarms.engine.onChange((c) => {
     if (c.type !== 'activated' || !c.annunciated) return;
     activations.push(c);
     if (groundTruth(c)) confirmed.add(c.alarm.id);
+    raisedAt.set(`${c.alarm.asset}|${c.alarm.cause}`, performance.now());
+  });
+  bus.onEvent((e) => {
+    const d = e.data as { type?: string; ticket?: { asset: string; cause: string } };
+    if (e.topic !== 'tickets' || d.type !== 'ticket.created' || !d.ticket) return;
+    const t = raisedAt.get(`${d.ticket.asset}|${d.ticket.cause}`);
+    if (t !== undefined) ticketLatencyMs.push(performance.now() - t);
   });
   /** Share rules on buildings: does the model's true air temperature (not the sensors) agree, within a tenth? */
   function groundTruth(c: AlarmChange): boolean {
@@ -236,6 +246,8 @@ async function main(): Promise<void> {
       engineMs += performance.now() - te;
       readingsSeen += readings.length;
     }
+    // Yield to the event loop each step, as a hub does between the I/O events of its sources.
+    await new Promise((resolve) => setImmediate(resolve));
     if (k % 60 === 0) await tk.service.idle();
   }
   const runMs = performance.now() - tRun;
@@ -334,6 +346,8 @@ async function main(): Promise<void> {
   figures['KPI fleeting'] = kpis.fleeting.count;
   figures['KPI priority low/medium/high/critical'] = `${kpis.prioritySplit.low}/${kpis.prioritySplit.medium}/${kpis.prioritySplit.high}/${kpis.prioritySplit.critical}`;
   figures['KPI top bad actor'] = kpis.topBadActors[0] ? `${kpis.topBadActors[0].ruleId}@${kpis.topBadActors[0].asset} ×${kpis.topBadActors[0].count}` : '-';
+  figures['alarm → ticket committed, wall ms, median'] = Math.round(median(ticketLatencyMs) * 10) / 10;
+  figures['alarm → ticket committed, wall ms, max'] = Math.round(Math.max(0, ...ticketLatencyMs) * 10) / 10;
   figures['tickets in the day'] = ticketRows.filter((t) => Number(t.created_at) >= dayFrom).length;
   figures['readings'] = readingsSeen;
   figures['pipeline + engine, µs per reading'] = Math.round((engineMs * 1000) / Math.max(1, readingsSeen) * 100) / 100;
@@ -357,14 +371,14 @@ async function main(): Promise<void> {
     'fleeting': baseKpis.fleeting.count,
   };
 
-  const met = allDetected && worstLatency <= 2000 && (figures['alarms outside injected faults per 10 min per operator'] as number) < 1 && performance.now() - t0 < 300_000;
+  const met = allDetected && worstLatency <= 2000 && Math.max(0, ...ticketLatencyMs) <= 2000 && (figures['alarms outside injected faults per 10 min per operator'] as number) < 1 && performance.now() - t0 < 300_000;
   report({
     name: 'alarms',
     figures,
     baseline: b,
     targets: {
       'every injected fault detected': 'all "detected" true',
-      'time to ticket': 'condition → ticket − on-delay ≤ 2 s for every fault',
+      'time to ticket': 'condition → ticket − on-delay ≤ 2 s for every fault (simulated time), and alarm → ticket committed ≤ 2 s (wall)',
       'alarms outside injected faults': '< 1 per 10 min per operator',
       'wall time': '< 5 min',
     },

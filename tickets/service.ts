@@ -335,7 +335,7 @@ export class TicketService {
 
   async assign(id: number, to: { team?: string; assignee?: string }, by: Actor, comment = ''): Promise<TicketView> {
     if (to.team !== undefined && !this.teams.get(to.team)) throw new WarmgridError('BAD_REQUEST', `no team "${to.team}"`);
-    return this.#change(id, by, async (trx, t, now) => {
+    return this.#change(id, async (trx, t, now) => {
       const from = t.state as TicketState;
       if (!isOpenTicket(from)) throw new WarmgridError('CONFLICT', `ticket ${id} is ${from}`);
       const state: TicketState = from === 'new' ? 'assigned' : from;
@@ -350,7 +350,7 @@ export class TicketService {
   }
 
   async transition(id: number, to: TicketState, by: Actor, comment = ''): Promise<TicketView> {
-    return this.#change(id, by, async (trx, t, now) => {
+    return this.#change(id, async (trx, t, now) => {
       const from = t.state as TicketState;
       if (from === to) throw new WarmgridError('CONFLICT', `ticket ${id} is already ${to}`);
       if (!canMove(from, to)) throw new WarmgridError('CONFLICT', `ticket ${id} cannot go from ${from} to ${to}`);
@@ -370,7 +370,7 @@ export class TicketService {
   }
 
   async comment(id: number, by: Actor, comment: string): Promise<TicketView> {
-    return this.#change(id, by, async (trx, t, now) => {
+    return this.#change(id, async (trx, t, now) => {
       await trx.updateTable('tickets').set({ updated_at: now }).where('id', '=', id).execute();
       await this.#history(trx, id, now, by, 'comment', t.state, t.state, comment, {});
       return 'comment';
@@ -379,7 +379,7 @@ export class TicketService {
 
   /** Records the satisfaction call-back; allowed once the work is resolved or closed. */
   async callback(id: number, result: CallbackResult, by: Actor, comment = ''): Promise<TicketView> {
-    return this.#change(id, by, async (trx, t, now) => {
+    return this.#change(id, async (trx, t, now) => {
       if (t.state !== 'resolved' && t.state !== 'closed') throw new WarmgridError('CONFLICT', `call back once the ticket is resolved or closed (it is ${t.state})`);
       await trx.updateTable('tickets').set({ callback_result: result, callback_at: now, callback_by: by.name, callback_comment: comment, updated_at: now }).where('id', '=', id).execute();
       await this.#history(trx, id, now, by, 'callback', t.state, t.state, comment, { result });
@@ -387,10 +387,10 @@ export class TicketService {
     });
   }
 
-  async #change(id: number, by: Actor, fn: (trx: Trx, t: Selectable<TicketsTable>, now: number) => Promise<string>): Promise<TicketView> {
+  /** One change to one ticket in a transaction; `fn` writes it and its history and names the change for the event. */
+  async #change(id: number, fn: (trx: Trx, t: Selectable<TicketsTable>, now: number) => Promise<string>): Promise<TicketView> {
     const now = this.#clock.now();
     const after: (() => void)[] = [];
-    void by;
     await this.#db.transaction().execute(async (trx) => {
       const t = await trx.selectFrom('tickets').selectAll().where('id', '=', id).executeTakeFirst();
       if (!t) throw new WarmgridError('NOT_FOUND', `no ticket ${id}`);
