@@ -303,8 +303,17 @@ async function measure(b: BrokerRun): Promise<{ hub: number[]; bare: number[]; h
     out.rejected += r2.rejected;
     console.log(`${b.name} round ${rep + 1}: bare ${Math.round(r1.rate).toLocaleString('en-US')} msg/s (${r1.count}), hub ${Math.round(r2.rate).toLocaleString('en-US')} readings/s (${r2.count})`);
   }
-  if (SOAK_S > 0 && b.name === 'mosquitto') {
+  if (SOAK_S > 0 && b.name === brokerForSoak) {
+    const from = memory.length;
     const r = await hub(b.url, b.protocolVersion, pub, `wgbench${process.pid}-soak`, SOAK_S);
+    const soak = memory.slice(from);
+    const window = (lo: number, hi: number, k: 'rss' | 'heap'): number => median(soak.slice(Math.floor(soak.length * lo), Math.ceil(soak.length * hi)).map((m) => m[k]));
+    soakFigures['soak_seconds'] = SOAK_S;
+    soakFigures['soak_readings_per_s'] = r.rate;
+    soakFigures['soak_rss_mib_at_10pct'] = window(0.05, 0.15, 'rss');
+    soakFigures['soak_rss_mib_at_end'] = window(0.9, 1, 'rss');
+    soakFigures['soak_heap_mib_at_10pct'] = window(0.05, 0.15, 'heap');
+    soakFigures['soak_heap_mib_at_end'] = window(0.9, 1, 'heap');
     notes.push(`soak on ${b.name}: ${SOAK_S} s at ${Math.round(r.rate)} readings/s (${r.count} readings)`);
   }
   pub.send({ type: 'stop' });
@@ -312,6 +321,8 @@ async function measure(b: BrokerRun): Promise<{ hub: number[]; bare: number[]; h
 }
 
 const ONLY = process.env['BENCH_MQTT_ONLY'];
+const soakFigures: Record<string, number> = {};
+let brokerForSoak = '';
 const started = performance.now();
 const loadBefore = os.loadavg()[0]!;
 const brokers: BrokerRun[] = [];
@@ -332,6 +343,8 @@ if (ONLY !== 'aedes') {
   if (m) brokers.push(m);
 }
 
+// The soak runs on Mosquitto when there is one, else on the embedded broker.
+brokerForSoak = brokers[brokers.length - 1]?.name ?? '';
 const figures: Record<string, number | string | null> = {};
 const baseline: Record<string, number> = {};
 const ratios: Record<string, number> = {};
@@ -361,6 +374,7 @@ figures['heap_mib_growth'] = q(heap, 0.75, 1) - q(heap, 0.25, 0.5);
 figures['memory_samples'] = memory.length;
 figures['heap_after_gc_mib_first_run'] = heapAfterGc[0] ?? null;
 figures['heap_after_gc_mib_last_run'] = heapAfterGc[heapAfterGc.length - 1] ?? null;
+Object.assign(figures, soakFigures);
 figures['messages_lost'] = lost;
 figures['rejected'] = rejected;
 figures['seconds_per_phase'] = SECONDS;
