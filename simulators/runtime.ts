@@ -296,7 +296,7 @@ export async function startSimulators(opts: SimulatorsOptions = {}): Promise<Sim
       const host = o.host ?? '127.0.0.1';
       const { startOpcuaFace } = await import('./faces/opcua/index.ts');
       try {
-        opcuaFace = await startOpcuaFace(model, { ...o, port, host, pkiDir: o.pkiDir ?? path.resolve(process.env['DATA_DIR'] ?? 'data', 'simulator-pki') });
+        opcuaFace = await startOpcuaFace(model, { log: log.child({ face: 'opcua' }), ...o, port, host, pkiDir: o.pkiDir ?? path.resolve(process.env['DATA_DIR'] ?? 'data', 'simulator-pki') });
       } catch (err) {
         if (isAddrInUse(err) || /EADDRINUSE/.test(String((err as Error | null)?.message))) {
           throw new SimulatorError('PORT_IN_USE', `port ${port} on ${host} is already in use, so the OPC UA face cannot start (SIM_OPCUA_PORT chooses another)`, undefined, err);

@@ -30,6 +30,7 @@
  * - `stop()` shuts the server down at once (sessions are gone, as after a power cut); `start()` builds a fresh server on
  *   the same port: sessions, subscriptions and, with `renumber`, NodeIds and the namespace index do not survive.
  */
+import './quiet.ts';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -41,7 +42,9 @@ import { MessageSecurityMode, SecurityPolicy } from 'node-opcua-secure-channel';
 import { OPCUAServer } from 'node-opcua-server';
 import { StatusCodes, type StatusCode } from 'node-opcua-status-code';
 import { DataType, Variant } from 'node-opcua-variant';
+import type { Logger } from 'pino';
 import { FACE_FOLDERS, FACE_NAMESPACE_URI, FACE_NODES, stringIdentifier, UNIT_TEXT, type FaceNode } from './layout.ts';
+import { setLibrarySink } from './quiet.ts';
 
 /** What the face needs from the model (NetworkModel satisfies it). */
 export interface OpcuaFaceModel {
@@ -84,6 +87,8 @@ export interface OpcuaFaceOptions {
   /** Most sessions at once (default 100). */
   maxSessions?: number;
   applicationUri?: string;
+  /** Where node-opcua's own warnings go (at DEBUG); without one they are dropped. */
+  log?: Logger;
 }
 
 export interface OpcuaFaceStats {
@@ -156,6 +161,10 @@ export async function startOpcuaFace(model: OpcuaFaceModel, opts: OpcuaFaceOptio
   const updateMs = opts.updateIntervalMs ?? 200;
   const stats: OpcuaFaceStats = { updates: 0, valuesSet: 0, writes: 0, writesRefused: 0, starts: 0 };
   const applicationUri = opts.applicationUri ?? 'urn:warmgrid:simulator:opcua';
+  if (opts.log) {
+    const lib = opts.log.child({ lib: 'node-opcua' });
+    setLibrarySink((m) => lib.debug(m));
+  }
   mkdirSync(opts.pkiDir, { recursive: true });
 
   let port = opts.port;
