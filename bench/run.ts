@@ -1,15 +1,17 @@
 /**
- * `npm run bench` runs every bench/*.ts except this file and lib.ts, one after another, each in its own process;
- * `npm run bench -- NAME [NAME...]` runs only those.
+ * `npm run bench` runs every benchmark in bench/, one after another, each in its own process;
+ * `npm run bench -- NAME [NAME...]` runs only those. A benchmark is a bench/*.ts that reports its figures through
+ * lib.ts `report()`; the other files (simulators, publishers, brokers a benchmark starts in a child process) are not run.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const all = readdirSync(here)
   .filter((f) => f.endsWith('.ts') && f !== 'run.ts' && f !== 'lib.ts' && !f.endsWith('.test.ts'))
+  .filter((f) => /\breport\(/.test(readFileSync(path.join(here, f), 'utf8')))
   .map((f) => f.slice(0, -3))
   .sort();
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
