@@ -24,6 +24,8 @@ export type EventListener = (data: unknown) => void;
 
 export interface LiveStats {
   messages: number;
+  /** Snapshots received (one per subscribe message, in the order sent). */
+  snapshots: number;
   values: number;
   bytes: number;
   lastMessageAt: number;
@@ -34,8 +36,8 @@ export interface Live {
   status: ShallowRef<LiveStatus>;
   /** Counters since the page opened (for the wall's link indicator); read, never watched deeply. */
   stats: LiveStats;
-  /** Subscribe to assets by id (kept across reconnects). */
-  subscribeAssets(ids: readonly string[]): void;
+  /** Subscribe to assets by id (kept across reconnects); returns how many subscribe messages (snapshots) that takes. */
+  subscribeAssets(ids: readonly string[]): number;
   /** Subscribe to every asset of a kind under an ancestor (kept across reconnects). */
   subscribeUnder(under: string, kind?: string): void;
   unsubscribeAssets(ids: readonly string[]): void;
@@ -75,7 +77,7 @@ export function createLive(opts: LiveOptions = {}): Live {
   const chunk = opts.chunk ?? 2000;
 
   const status = shallowRef<LiveStatus>('connecting');
-  const stats: LiveStats = { messages: 0, values: 0, bytes: 0, lastMessageAt: 0, reconnects: 0 };
+  const stats: LiveStats = { messages: 0, snapshots: 0, values: 0, bytes: 0, lastMessageAt: 0, reconnects: 0 };
   const assets = new Set<string>();
   const unders = new Map<string, { under: string; kind?: string }>();
   const topics = new Set<string>();
@@ -142,6 +144,7 @@ export function createLive(opts: LiveOptions = {}): Live {
       case 'snapshot':
       case 'update': {
         const a = msg.assets ?? {};
+        if (msg.type === 'snapshot') stats.snapshots++;
         for (const id in a) for (const _f in a[id]) stats.values++;
         for (const fn of valueListeners) fn(a, msg.type);
         return;
@@ -172,6 +175,7 @@ export function createLive(opts: LiveOptions = {}): Live {
     ws = sock;
     sock.onopen = () => {
       status.value = 'open';
+      if (!connectedOnce) performance.mark('live-open');
       stats.lastMessageAt = Date.now();
       const again = connectedOnce;
       connectedOnce = true;
@@ -216,6 +220,7 @@ export function createLive(opts: LiveOptions = {}): Live {
       const fresh = ids.filter((id) => !assets.has(id));
       for (const id of fresh) assets.add(id);
       if (fresh.length > 0 && ws?.readyState === WebSocket.OPEN) sendAssets(fresh);
+      return Math.ceil(fresh.length / chunk);
     },
     subscribeUnder(under, kind) {
       const key = `${under}|${kind ?? ''}`;

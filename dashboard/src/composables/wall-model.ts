@@ -3,8 +3,9 @@
  * thousand apartments) costs a few megabytes and no reactivity: live values go straight into the arrays, and one
  * shallowRef `version` tells the page that something changed. Aggregates are computed from the arrays on demand.
  *
- * Subscriptions: the substations and weather stations by id (in chunks), and the apartments per substation
- * ("under", kind apartment), so the hub answers with many small snapshots instead of one huge one.
+ * Subscriptions: the substations and weather stations by id (in chunks), then, once their snapshots are in, the
+ * apartments per substation ("under", kind apartment), so the hub answers with many small snapshots instead of one
+ * huge one and the substations' picture is not queued behind a hundred thousand flats.
  */
 import { shallowRef } from 'vue';
 import { api, qs } from '../api/http.ts';
@@ -167,14 +168,37 @@ export function useWallModel(live: Live, substations: readonly Asset[], weatherS
   const comfort = new ComfortTracker();
   const weather = new Map<string, Record<string, number>>();
   const weatherIds = new Set(weatherStations.map((w) => w.id));
-  /** Bumped on every live message that changed something; the page reads it to recompute. */
+  /**
+   * Bumped when live values changed, at most once per animation frame however many messages came in it (a city's
+   * first load is thousands of snapshots); the page reads it to recompute its figures.
+   */
   const version = shallowRef(0);
-  /** Browser time the first substation values arrived (first paint with data). */
-  const firstDataAt = shallowRef(0);
+  let bumpPending = false;
+  const bump = (): void => {
+    if (bumpPending) return;
+    bumpPending = true;
+    const run = (): void => {
+      bumpPending = false;
+      version.value++;
+    };
+    if (document.visibilityState === 'visible') requestAnimationFrame(run);
+    else setTimeout(run, 250);
+  };
+  /** Browser time the snapshots of every substation were in (the first full picture). */
+  const substationsInAt = shallowRef(0);
+  let snapshots = 0;
 
   function onValues(assets: AssetValues, kind: 'snapshot' | 'update'): void {
     const now = Date.now();
     let changed = false;
+    // The first snapshots answer the substation subscriptions, which go out first (the hub answers in order).
+    if (kind === 'snapshot' && ++snapshots === substationMessages + substations.length) performance.mark('wall-apartments');
+    if (kind === 'snapshot' && !substationsInAt.value && snapshots >= substationMessages) {
+      substationsInAt.value = now;
+      performance.mark('wall-substations');
+      // Only now the apartments, a hundred thousand of them in a city: the substations' picture comes first.
+      for (const s of substations) live.subscribeUnder(s.id, 'apartment');
+    }
     for (const id in assets) {
       const f = assets[id]!;
       if (table.apply(id, f, now, kind === 'snapshot')) {
@@ -197,15 +221,11 @@ export function useWallModel(live: Live, substations: readonly Asset[], weatherS
         changed = true;
       }
     }
-    if (changed) {
-      if (!firstDataAt.value && table.seenAt.some((t) => t > 0)) firstDataAt.value = now;
-      version.value++;
-    }
+    if (changed) bump();
   }
 
   scoped(live.onValues(onValues));
-  live.subscribeAssets([...weatherIds, ...table.ids]);
-  for (const s of substations) live.subscribeUnder(s.id, 'apartment');
+  const substationMessages = live.subscribeAssets([...weatherIds, ...table.ids]);
 
   /** Suspended accounts, loaded page by page in the background once the wall is up. */
   async function loadAccounts(signal: AbortSignal): Promise<void> {
@@ -213,7 +233,7 @@ export function useWallModel(live: Live, substations: readonly Asset[], weatherS
     for (let offset = 0; !signal.aborted; offset += page) {
       const r = await api<{ total: number; assets: Asset[] }>(`/api/assets${qs({ kind: 'apartment', limit: page, offset })}`, { signal });
       for (const a of r.assets) if (a.attrs['account'] === 'suspended') comfort.markSuspended(a.id);
-      version.value++;
+      bump();
       if (offset + page >= r.total || r.assets.length === 0) return;
       await new Promise((res) => setTimeout(res, 300));
     }
@@ -241,5 +261,5 @@ export function useWallModel(live: Live, substations: readonly Asset[], weatherS
     return { outdoorC: n ? sum / n : NaN, forecast: [...fc.entries()].sort((a, b) => a[0] - b[0]).map(([h, e]) => ({ h, c: e.s / e.n })) };
   }
 
-  return { table, comfort, version, firstDataAt, weatherNow, loadAccounts };
+  return { table, comfort, version, substationsInAt, weatherNow, loadAccounts };
 }
