@@ -172,6 +172,8 @@ interface Conn {
   lostReason: string | null;
   lost: Promise<string>;
   lose(reason: string): void;
+  /** Calls waiting on the server, told when the connection is lost (so none waits for its deadline). */
+  readonly waiting: Set<(reason: string) => void>;
   lastPublishAt: number;
   watchdog: TimerHandle | null;
   pollTimer: TimerHandle | null;
@@ -314,7 +316,7 @@ export class EndpointLink {
     if (this.#stale) {
       const s = this.#stale;
       this.#stale = null;
-      await s.client.disconnect().catch(() => undefined);
+      await withDeadline(s.client.disconnect(), Math.min(3000, this.#env.source.requestTimeoutMs), this.#env.clock).catch(() => undefined);
     }
     this.#flush();
   }
@@ -414,7 +416,10 @@ export class EndpointLink {
         if (conn.lostReason !== null) return;
         conn.lostReason = reason;
         resolveLost(reason);
+        for (const w of conn.waiting) w(reason);
+        conn.waiting.clear();
       },
+      waiting: new Set(),
       lastPublishAt: this.#env.clock.now(),
       watchdog: null,
       pollTimer: null,
@@ -434,24 +439,38 @@ export class EndpointLink {
   }
 
   /** Runs `p` with a deadline and stops waiting when the connection is lost meanwhile. */
-  async #step<T>(conn: Conn, what: string, p: Promise<T>, ms = this.#env.source.requestTimeoutMs): Promise<T> {
-    p.catch(() => undefined);
-    let timer: TimerHandle | null = null;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = this.#env.clock.setTimeout(() => {
+  #step<T>(conn: Conn, what: string, p: Promise<T>, ms = this.#env.source.requestTimeoutMs): Promise<T> {
+    if (conn.lostReason !== null) {
+      p.catch(() => undefined);
+      return Promise.reject(new Error(`${what}: ${conn.lostReason}`));
+    }
+    return new Promise<T>((resolve, reject) => {
+      const settle = (): void => {
+        this.#env.clock.clearTimeout(timer);
+        conn.waiting.delete(onLost);
+      };
+      const onLost = (reason: string): void => {
+        settle();
+        reject(new Error(`${what}: ${reason}`));
+      };
+      const timer = this.#env.clock.setTimeout(() => {
         // A request without an answer: the channel cannot be trusted any more.
         conn.channelLost = true;
+        settle();
         reject(new Error(`${what}: no answer within ${ms} ms`));
       }, ms);
+      conn.waiting.add(onLost);
+      p.then(
+        (v) => {
+          settle();
+          resolve(v);
+        },
+        (err: unknown) => {
+          settle();
+          reject(err instanceof Error ? err : new Error(String(err)));
+        },
+      );
     });
-    const lost = conn.lost.then((r): never => {
-      throw new Error(`${what}: ${r}`);
-    });
-    try {
-      return await Promise.race([p, deadline, lost]);
-    } finally {
-      if (timer) this.#env.clock.clearTimeout(timer);
-    }
   }
 
   async #setup(conn: Conn): Promise<void> {

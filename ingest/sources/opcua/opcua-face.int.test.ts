@@ -132,8 +132,8 @@ describe('OPC UA source against the simulator', () => {
     const local = model.inject({ kind: 'local_mode', target: 'ss11' });
     const failed = await writer.writePoint('ss11', 'supply_temp_setpoint_c', 50).catch((e: unknown) => e);
     model.clear(local);
-    expect((failed as WarmgridError).code).toBe('WRITE_FAILED');
-    expect((failed as Error).message).toMatch(/the server refused the write: BadUserAccessDenied/);
+    expect(failed).toBeInstanceOf(WarmgridError);
+    expect({ code: (failed as WarmgridError).code, message: (failed as Error).message }).toMatchObject({ code: 'WRITE_FAILED', message: expect.stringMatching(/the server refused the write: BadUserAccessDenied/) });
     expect(model.substationTags('ss11').supply_temp_setpoint_c).toBe(45.5);
   });
 
