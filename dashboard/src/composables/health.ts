@@ -52,7 +52,12 @@ export function useIngestHealth(everyMs = 10_000) {
   }
 
   void poll();
+  // A second poll soon after the first gives the rates without waiting a whole interval.
+  const first = setTimeout(() => void poll(), 2000);
   const timer = setInterval(() => void poll(), everyMs);
-  onScopeDispose(() => clearInterval(timer));
+  onScopeDispose(() => {
+    clearTimeout(first);
+    clearInterval(timer);
+  });
   return health;
 }
