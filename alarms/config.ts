@@ -20,7 +20,6 @@ export const AlarmsFile = Type.Object(
     console: Type.Object(
       {
         operators: Type.Integer({ default: 1, minimum: 1, maximum: 1000, description: 'Operator consoles sharing the alarm load (EEMUA 191 rates are per operator)' }),
-        staleCheckS: Type.Number({ default: 5, minimum: 0.5, maximum: 3600, description: 'How often staleness (comm loss) is checked' }),
         maxShelveHours: Type.Number({ default: 72, minimum: 0.1, maximum: 8760, description: 'Longest an operator may shelve an alarm' }),
       },
       { additionalProperties: false, default: {} },
