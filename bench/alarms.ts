@@ -367,6 +367,7 @@ async function main(): Promise<void> {
     'rate per 10 min per operator': baseKpis.rate.per10MinPerOperator,
     'peak per 10 min': baseKpis.rate.peak10Min,
     'flood episodes': baseKpis.floods.episodes,
+    'time in flood': baseKpis.floods.timeShare,
     'chattering points': baseKpis.chattering.points,
     'fleeting': baseKpis.fleeting.count,
   };
