@@ -66,6 +66,25 @@ async function closeAll(): Promise<void> {
   }
 }
 
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) {
+    console.error('warmgrid: forced exit');
+    process.exit(1);
+  }
+  stopping = true;
+  log.info({ signal }, 'shutting down: flushing the store and closing sockets');
+  const force = setTimeout(() => {
+    console.error('warmgrid: shutdown took longer than 15 s; exiting');
+    process.exit(1);
+  }, 15_000);
+  force.unref();
+  await closeAll();
+  process.exit(0);
+}
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
 // 1. Validate everything before any connection opens. Port 0 ("any free port") for a simulator is only known once it
 // listens, so validation sees a stand-in.
 let config = load({ ...(env['SIM_MODBUS_PORT'] === '0' ? { SIM_MODBUS_PORT: '15020' } : {}), ...(env['SIM_OPCUA_PORT'] === '0' ? { SIM_OPCUA_PORT: '4841' } : {}) });
@@ -149,21 +168,3 @@ try {
   throw err;
 }
 
-let stopping = false;
-async function shutdown(signal: string): Promise<void> {
-  if (stopping) {
-    console.error('warmgrid: forced exit');
-    process.exit(1);
-  }
-  stopping = true;
-  log.info({ signal }, 'shutting down: flushing the store and closing sockets');
-  const force = setTimeout(() => {
-    console.error('warmgrid: shutdown took longer than 15 s; exiting');
-    process.exit(1);
-  }, 15_000);
-  force.unref();
-  await closeAll();
-  process.exit(0);
-}
-process.on('SIGINT', () => void shutdown('SIGINT'));
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
