@@ -27,6 +27,8 @@ export interface SourceContext {
   assets: AssetTree;
   /** Device templates by id, as loaded from config (the plugin validated its own). */
   templates: ReadonlyMap<string, Record<string, unknown>>;
+  /** The hub's data directory (absolute), for what a source keeps (e.g. OPC UA certificates under pki/). */
+  dataDir?: string;
   emit(readings: Reading[]): Promise<void>;
   /** Count input rejected before it became a Reading (malformed payloads, unknown devices). */
   reject(reason: RejectReason | string, detail: string): void;

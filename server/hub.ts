@@ -133,6 +133,7 @@ export class Hub {
         clock: s.clock,
         assets: s.assets,
         templates: s.config.templates,
+        dataDir: path.resolve(s.config.hub.dataDir),
         emit: async (readings) => {
           await s.pipeline.ingest(readings);
         },

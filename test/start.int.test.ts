@@ -16,7 +16,7 @@ describe('npm start (demo)', () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'warmgrid-start-'));
     const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', '--demo'], {
       cwd: root,
-      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', MQTT_PORT: '0', SIM_MODBUS_PORT: '0', SIM_HTTP_PORT: '0', SIM_PUBLISH_INTERVAL: '2', SIM_WEATHER_INTERVAL: '2', DATA_DIR: dataDir, MQTT_URL: '', LOG_LEVEL: 'warn' },
+      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', MQTT_PORT: '0', SIM_MODBUS_PORT: '0', SIM_OPCUA_PORT: '0', SIM_HTTP_PORT: '0', SIM_PUBLISH_INTERVAL: '2', SIM_WEATHER_INTERVAL: '2', DATA_DIR: dataDir, MQTT_URL: '', LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
