@@ -66,7 +66,13 @@ export async function openStateDb(opts: OpenStateOptions): Promise<StateDbHandle
     file.pragma('busy_timeout = 5000');
     db = new Kysely<StateSchema>({ dialect: new SqliteDialect({ database: file }) });
   }
-  const migrator = new Migrator({ db, provider: new StaticProvider(migrations(dialect)) });
+  // Kysely decides whether its migration tables exist by looking through every schema; with one schema per
+  // deployment or test on a shared server, name ours, or a table in another schema would be taken for it.
+  const migrator = new Migrator({
+    db,
+    provider: new StaticProvider(migrations(dialect)),
+    ...(dialect === 'postgres' && opts.pgSchema ? { migrationTableSchema: opts.pgSchema } : {}),
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     await db.destroy();
