@@ -6,8 +6,10 @@
  *   acknowledge upstream. It never throws for bad input: bad readings and fields are rejected, counted by reason,
  *   and reported in the result; the good ones go on. It rejects only when the store could not take the batch.
  * - Source timestamps are kept. A reading without one must be stamped by its source with the hub's clock.
- * - Per-series state (deadband memory, latest values) lives here, so it is one map lookup per field on the hot path;
- *   rule matching (globs) is resolved once per (asset kind, field) pair and cached.
+ * - Per-asset state (series with their deadband memory and rule, latest values, status) lives here: one map lookup per
+ *   reading and one per field on the hot path; rule matching (globs) is resolved once per series.
+ * - A reading whose fields all pass unchanged is stored and published as it came; one with a dropped or scaled field
+ *   as a copy with the stored values.
  * - Live listeners see accepted readings at once, before they are durable (screens want low latency).
  */
 import type { AssetTree } from '../config/asset-tree.ts';
@@ -77,16 +79,36 @@ interface ResolvedRule {
 const IDENTITY_RULE: ResolvedRule = { scale: 1, offset: 0, deadband: 0, heartbeatMs: 0, min: -Infinity, max: Infinity };
 
 interface SeriesState {
+  /** The rule of this field for the asset's kind, resolved when the series is first seen. */
+  rule: ResolvedRule;
   /** Last stored value and time, for the deadband. */
   storedValue: FieldValue;
   storedTs: number;
   storedQuality: Quality;
 }
 
+/** Everything the hot path needs about one asset, behind one map lookup per reading. */
+interface AssetState {
+  kind: string;
+  series: Map<string, SeriesState>;
+  latest: Map<string, LatestValue>;
+  status: AssetStatus | undefined;
+}
+
+/** Distinct field names whose rules are cached per asset kind; names beyond it are resolved each time (bounded memory). */
+const RULE_CACHE_LIMIT = 10_000;
+
 export interface AssetStatus {
   lastTs: number;
   quality: Quality;
   source: string;
+}
+
+/** The fields names[0..upTo) of a reading, all kept as they came: the start of its stored copy once one differs. */
+function copyKept(fields: Readonly<Record<string, FieldValue>>, names: readonly string[], upTo: number): Record<string, FieldValue> {
+  const out: Record<string, FieldValue> = {};
+  for (let i = 0; i < upTo; i++) out[names[i]!] = fields[names[i]!]!;
+  return out;
 }
 
 function globToRegExp(glob: string): RegExp {
@@ -102,10 +124,11 @@ export class Pipeline {
   readonly #metrics: Metrics;
   readonly #warn: RateLimitedLog;
   readonly #rules: { kind: string; re: RegExp; rule: ResolvedRule }[];
-  readonly #ruleCache = new Map<string, ResolvedRule>();
-  readonly #series = new Map<string, Map<string, SeriesState>>();
-  readonly #latest: LatestByAsset = new Map();
-  readonly #status = new Map<string, AssetStatus>();
+  readonly #ruleCache = new Map<string, Map<string, ResolvedRule>>();
+  /** Per asset: series state, latest values, status. Only assets of the tree get an entry, so bad input cannot grow it. */
+  readonly #state = new Map<string, AssetState>();
+  /** Metric label of each source name ("mqtt:bench" → "mqtt"). */
+  readonly #sourceLabel = new Map<string, string>();
   readonly #maxFutureMs: number;
   readonly #maxPastMs: number;
 
@@ -143,38 +166,46 @@ export class Pipeline {
   /** Seeds latest values (e.g. from the store after a restart) so screens and deadbands start from what was stored. */
   seedLatest(latest: LatestByAsset): void {
     for (const [asset, fields] of latest) {
-      if (!this.#assets.has(asset)) continue;
-      const mine = this.#latestOf(asset);
-      const series = this.#seriesOf(asset);
+      const st = this.#stateOf(asset);
+      if (!st) continue;
       for (const [field, v] of fields) {
-        mine.set(field, v);
-        series.set(field, { storedValue: v.value, storedTs: v.ts, storedQuality: v.quality });
+        st.latest.set(field, v);
+        st.series.set(field, { rule: this.#ruleFor(st.kind, field), storedValue: v.value, storedTs: v.ts, storedQuality: v.quality });
       }
     }
   }
 
   #ruleFor(kind: string, field: string): ResolvedRule {
-    const key = `${kind}\u0000${field}`;
-    let r = this.#ruleCache.get(key);
+    let cache = this.#ruleCache.get(kind);
+    if (!cache) this.#ruleCache.set(kind, (cache = new Map()));
+    let r = cache.get(field);
     if (!r) {
       // The last matching rule wins whole (no key-by-key merging), so one rule says everything about a field.
       r = IDENTITY_RULE;
       for (const cand of this.#rules) if ((cand.kind === '*' || cand.kind === kind) && cand.re.test(field)) r = cand.rule;
-      this.#ruleCache.set(key, r);
+      if (cache.size < RULE_CACHE_LIMIT) cache.set(field, r);
     }
     return r;
   }
 
-  #seriesOf(asset: string): Map<string, SeriesState> {
-    let m = this.#series.get(asset);
-    if (!m) this.#series.set(asset, (m = new Map()));
-    return m;
+  #stateOf(id: string): AssetState | undefined {
+    let st = this.#state.get(id);
+    if (!st) {
+      const asset = this.#assets.get(id);
+      if (!asset) return undefined;
+      this.#state.set(id, (st = { kind: asset.kind, series: new Map(), latest: new Map(), status: undefined }));
+    }
+    return st;
   }
 
-  #latestOf(asset: string): Map<string, LatestValue> {
-    let m = this.#latest.get(asset);
-    if (!m) this.#latest.set(asset, (m = new Map()));
-    return m;
+  #labelOf(source: string): string {
+    let l = this.#sourceLabel.get(source);
+    if (l === undefined) {
+      l = source.split(':')[0] ?? source;
+      // Source names come from configuration, so this stays small; the guard keeps it so whatever calls ingest().
+      if (this.#sourceLabel.size < 1000) this.#sourceLabel.set(source, l);
+    }
+    return l;
   }
 
   /** Counts input a source rejected before it became a Reading (a malformed payload, an unknown device). */
@@ -198,26 +229,32 @@ export class Pipeline {
       }
     };
 
+    // Counted here and added to the metrics once per call: a labelled counter costs a hash lookup per increment.
+    let deadbanded = 0;
+    let inLabel = '';
+    let inCount = 0;
     for (let i = 0; i < readings.length; i++) {
       const r = readings[i]!;
-      const asset = this.#assets.get(r.asset);
-      if (!asset) {
+      const st = typeof r.asset === 'string' ? this.#stateOf(r.asset) : undefined;
+      if (!st) {
         bad(i, 'unknown_asset', `unknown asset "${String(r.asset).slice(0, 80)}"`, true);
         continue;
       }
-      if (typeof r.ts !== 'number' || !Number.isFinite(r.ts)) {
+      const ts = r.ts;
+      if (typeof ts !== 'number' || !Number.isFinite(ts)) {
         bad(i, 'ts_invalid', 'timestamp is not a finite number of epoch milliseconds', true);
         continue;
       }
-      if (r.ts > now + this.#maxFutureMs) {
-        bad(i, 'ts_future', `timestamp ${new Date(r.ts).toISOString()} is more than ${this.#maxFutureMs} ms ahead of the hub clock`, true);
+      if (ts > now + this.#maxFutureMs) {
+        bad(i, 'ts_future', `timestamp ${new Date(ts).toISOString()} is more than ${this.#maxFutureMs} ms ahead of the hub clock`, true);
         continue;
       }
-      if (r.ts < now - this.#maxPastMs) {
-        bad(i, 'ts_past', `timestamp ${new Date(r.ts).toISOString()} is more than ${this.#maxPastMs} ms in the past`, true);
+      if (ts < now - this.#maxPastMs) {
+        bad(i, 'ts_past', `timestamp ${new Date(ts).toISOString()} is more than ${this.#maxPastMs} ms in the past`, true);
         continue;
       }
-      if (!QUALITIES.includes(r.quality)) {
+      const quality = r.quality;
+      if (quality !== 'good' && quality !== 'uncertain' && quality !== 'bad') {
         bad(i, 'invalid_quality', `quality must be one of ${QUALITIES.join(', ')}`, true);
         continue;
       }
@@ -232,68 +269,82 @@ export class Pipeline {
         continue;
       }
 
-      const series = this.#seriesOf(r.asset);
-      const latest = this.#latestOf(r.asset);
-      const out: Record<string, FieldValue> = {};
+      const series = st.series;
+      const latest = st.latest;
+      // The stored fields, made only once one differs from the reading's own (dropped, or scaled): most readings pass
+      // whole and are stored as they came.
+      let out: Record<string, FieldValue> | null = null;
       let kept = 0;
       let valid = 0;
-      for (const name of names) {
-        if (!FIELD_NAME_RE.test(name)) {
+      for (let f = 0; f < names.length; f++) {
+        const name = names[f]!;
+        const raw = fields[name];
+        const s = series.get(name);
+        // A name with a series was checked when the series began.
+        if (s === undefined && !FIELD_NAME_RE.test(name)) {
           bad(i, 'invalid_field', `field name "${name.slice(0, 64)}" is not snake_case`, false);
+          out ??= copyKept(fields, names, f);
           continue;
         }
-        let v = fields[name];
-        if (typeof v === 'number') {
-          if (!Number.isFinite(v)) {
+        let v: FieldValue;
+        if (typeof raw === 'number') {
+          if (!Number.isFinite(raw)) {
             bad(i, 'invalid_value', `${name} is not a finite number`, false);
+            out ??= copyKept(fields, names, f);
             continue;
           }
-          const rule = this.#ruleFor(asset.kind, name);
+          const rule = s !== undefined ? s.rule : this.#ruleFor(st.kind, name);
+          v = raw;
           if (rule !== IDENTITY_RULE) {
-            v = v * rule.scale + rule.offset;
+            v = raw * rule.scale + rule.offset;
             if (v < rule.min || v > rule.max) {
               bad(i, 'out_of_range', `${name}=${v} outside ${rule.min}..${rule.max}`, false);
+              out ??= copyKept(fields, names, f);
               continue;
             }
+            if (v !== raw) out ??= copyKept(fields, names, f);
           }
           valid++;
-          const prev = series.get(name);
           if (
-            prev &&
+            s !== undefined &&
             rule.deadband > 0 &&
-            typeof prev.storedValue === 'number' &&
-            prev.storedQuality === r.quality &&
-            Math.abs(v - prev.storedValue) < rule.deadband &&
-            r.ts - prev.storedTs < rule.heartbeatMs &&
-            r.ts >= prev.storedTs
+            typeof s.storedValue === 'number' &&
+            s.storedQuality === quality &&
+            Math.abs(v - s.storedValue) < rule.deadband &&
+            ts - s.storedTs < rule.heartbeatMs &&
+            ts >= s.storedTs
           ) {
-            this.#metrics.fieldsDeadband.inc();
+            deadbanded++;
+            out ??= copyKept(fields, names, f);
             continue;
           }
-        } else if (typeof v === 'boolean') {
+        } else if (typeof raw === 'boolean') {
+          v = raw;
           valid++;
-        } else if (typeof v === 'string') {
-          if (v.length > MAX_STRING_FIELD) {
+        } else if (typeof raw === 'string') {
+          if (raw.length > MAX_STRING_FIELD) {
             bad(i, 'invalid_value', `${name} is longer than ${MAX_STRING_FIELD} characters`, false);
+            out ??= copyKept(fields, names, f);
             continue;
           }
+          v = raw;
           valid++;
         } else {
           bad(i, 'invalid_value', `${name} must be a number, boolean or string`, false);
+          out ??= copyKept(fields, names, f);
           continue;
         }
-        out[name] = v;
+        if (out !== null) out[name] = v;
         kept++;
-        const s = series.get(name);
-        if (s) {
+        if (s !== undefined) {
           s.storedValue = v;
-          s.storedTs = r.ts;
-          s.storedQuality = r.quality;
+          s.storedTs = ts;
+          s.storedQuality = quality;
         } else {
-          series.set(name, { storedValue: v, storedTs: r.ts, storedQuality: r.quality });
+          series.set(name, { rule: this.#ruleFor(st.kind, name), storedValue: v, storedTs: ts, storedQuality: quality });
         }
         const l = latest.get(name);
-        if (!l || r.ts >= l.ts) latest.set(name, { value: v, ts: r.ts, quality: r.quality });
+        if (l === undefined || ts >= l.ts) latest.set(name, { value: v, ts, quality });
       }
 
       if (valid === 0 && names.length > 0) {
@@ -302,18 +353,31 @@ export class Pipeline {
         result.reasons.no_fields = (result.reasons.no_fields ?? 0) + 1;
         continue;
       }
-      const st = this.#status.get(r.asset);
-      if (!st || r.ts >= st.lastTs || r.quality !== st.quality) this.#status.set(r.asset, { lastTs: Math.max(r.ts, st?.lastTs ?? 0), quality: r.quality, source: r.source });
+      const status = st.status;
+      if (status === undefined) st.status = { lastTs: ts, quality, source: r.source };
+      else if (ts >= status.lastTs || quality !== status.quality) {
+        if (ts > status.lastTs) status.lastTs = ts;
+        status.quality = quality;
+        status.source = r.source;
+      }
       if (names.length === 0) {
         // A status-only reading (e.g. "device not answering"): it marks the asset's latest values with its quality.
-        if (r.quality !== 'good') for (const [k, l] of latest) latest.set(k, { ...l, quality: r.quality });
+        if (quality !== 'good') for (const [k, l] of latest) latest.set(k, { ...l, quality });
       }
       result.accepted++;
-      this.#metrics.readingsIn.inc({ source: r.source.split(':')[0] ?? r.source });
-      const accepted: Reading = kept === names.length ? r : { ...r, fields: out };
+      const label = this.#labelOf(r.source);
+      if (label !== inLabel) {
+        if (inCount > 0) this.#metrics.readingsIn.inc({ source: inLabel }, inCount);
+        inLabel = label;
+        inCount = 0;
+      }
+      inCount++;
+      const accepted: Reading = out === null ? r : { ...r, fields: out };
       this.#bus.publishReading(accepted);
       if (kept > 0) toStore.push(accepted);
     }
+    if (inCount > 0) this.#metrics.readingsIn.inc({ source: inLabel }, inCount);
+    if (deadbanded > 0) this.#metrics.fieldsDeadband.inc(deadbanded);
 
     if (toStore.length > 0) {
       await this.writer.waitForRoom();
@@ -325,11 +389,13 @@ export class Pipeline {
   }
 
   latest(asset: string): ReadonlyMap<string, LatestValue> | undefined {
-    return this.#latest.get(asset);
+    return this.#state.get(asset)?.latest;
   }
 
+  /** A copy: the pipeline updates its own in place. */
   status(asset: string): AssetStatus | undefined {
-    return this.#status.get(asset);
+    const st = this.#state.get(asset)?.status;
+    return st && { ...st };
   }
 
   get pending(): number {
