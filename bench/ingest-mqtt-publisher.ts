@@ -4,6 +4,8 @@
  * IPC protocol (parent → child):
  *   { type: 'start', url, connections, window, apartments: [[substation, building, FFUU], ...] }  → { type: 'ready' }
  *   { type: 'publish', prefix, count, baseTs }   publish `count` more messages under `prefix` (credit from the parent)
+ *   { type: 'fill', prefix, count, baseTs }      publish `count` messages now → { type: 'filled', count } once the broker
+ *                                                acknowledged them all (a backlog for a disconnected persistent session)
  *   { type: 'stop' }                             disconnect and exit
  * Each connection keeps at most `window` QoS 1 messages unacknowledged by the broker. Message i goes to apartment
  * i mod A and is that apartment's sample k = floor(i / A), stamped baseTs + k seconds, with values that move enough
@@ -19,7 +21,7 @@ interface Start {
   apartments: [string, string, string][];
 }
 interface Publish {
-  type: 'publish';
+  type: 'publish' | 'fill';
   prefix: string;
   count: number;
   baseTs: number;
@@ -33,6 +35,8 @@ let queued = 0;
 let next = 0;
 let prefix = '';
 let baseTs = 0;
+let acked = 0;
+let fillAt: number | null = null;
 
 function payload(i: number): { topic: string; body: string } {
   const a = apartments[i % apartments.length]!;
@@ -52,6 +56,11 @@ function pump(c: number): void {
     const { topic, body } = payload(next++);
     client.publish(topic, body, { qos: 1 }, () => {
       inflight[c]!--;
+      acked++;
+      if (fillAt !== null && acked >= fillAt) {
+        process.send!({ type: 'filled', count: fillAt });
+        fillAt = null;
+      }
       pump(c);
     });
   }
@@ -67,11 +76,15 @@ process.on('message', (m: Start | Publish | { type: 'stop' }) => {
       );
       for (let i = 0; i < clients.length; i++) inflight[i] = 0;
       process.send!({ type: 'ready' });
-    } else if (m.type === 'publish') {
+    } else if (m.type === 'publish' || m.type === 'fill') {
       if (m.prefix !== prefix || m.baseTs !== baseTs) {
         prefix = m.prefix;
         baseTs = m.baseTs;
         next = 0;
+      }
+      if (m.type === 'fill') {
+        acked = 0;
+        fillAt = m.count;
       }
       queued += m.count;
       for (let c = 0; c < clients.length; c++) pump(c);

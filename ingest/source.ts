@@ -8,8 +8,9 @@
  * - `create` must not do I/O. `start()` opens connections and begins polling or subscribing; it resolves once the source
  *   is running, even if some devices are unreachable (those are retried with backoff and reported in `health()`).
  * - A source hands readings to `ctx.emit`; the promise resolves once the pipeline has made them durable (store or
- *   store-and-forward buffer), which is when a source may acknowledge them upstream. A source must not call `emit`
- *   again for the same device before the previous call for that device settled, so per-device order is kept.
+ *   store-and-forward buffer), which is when a source may acknowledge them upstream. Calls may overlap: the pipeline
+ *   takes each call's readings in the order of the calls (deadbands, latest values and store batches follow it) and
+ *   makes them durable in that order, so a source keeps per-device order by emitting in order.
  * - Errors during a poll belong to that device: record, mark quality, reconnect with backoff, keep the others going.
  * - `stop()` stops polling, waits for in-flight emits, and closes connections. It is called once.
  */
