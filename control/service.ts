@@ -21,6 +21,7 @@ import type { NetworkFile } from '../config/schema.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import { WarmgridError, isWarmgridError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
+import { slicer } from '../core/slicer.ts';
 import type { LiveBus } from '../ingest/live-bus.ts';
 import type { Reading } from '../ingest/reading.ts';
 import type { SetpointWriter, WritablePoint, WriteResult } from '../ingest/source.ts';
@@ -417,7 +418,10 @@ export class ControlService {
     const fields = this.#weatherStation ? this.#o.latest(this.#weatherStation) : undefined;
     const forecast = forecastFromFields(fields, now, this.#cfg.forecast.maxAgeH * H);
     const out: AdviceRecord[] = [];
+    // Thousands of substations, each with its database writes: in slices, so the hub's event loop keeps turning.
+    const pause = slicer();
     for (const id of ids) {
+      await pause();
       const rt = this.#ss.get(id)!;
       const outdoor = this.#outdoor(id);
       if (outdoor) rt.controller.observeOutdoor(now, outdoor.value);

@@ -38,6 +38,10 @@ export interface LiveOptions {
 const MAX_MESSAGE_BYTES = 256 * 1024;
 const MAX_BAD_MESSAGES = 20;
 const MAX_TOPICS = 32;
+/** Work on one client's messages before the event loop gets a turn. */
+const SLICE_MS = 8;
+/** Messages a client may have waiting; more is a flood, and the client is closed. */
+const MAX_INBOX = 10_000;
 
 interface Client {
   ws: WebSocket;
@@ -46,6 +50,9 @@ interface Client {
   pending: Map<string, Map<string, Wire>>;
   behindSince: number;
   badMessages: number;
+  /** Messages received and not yet handled, in order (handled in slices: see #work). */
+  inbox: Buffer[];
+  working: boolean;
 }
 
 export interface LatestSource {
@@ -78,10 +85,10 @@ export class LiveHub {
   }
 
   attach(ws: WebSocket): void {
-    const c: Client = { ws, assets: new Set(), topics: new Set(), pending: new Map(), behindSince: 0, badMessages: 0 };
+    const c: Client = { ws, assets: new Set(), topics: new Set(), pending: new Map(), behindSince: 0, badMessages: 0, inbox: [], working: false };
     this.#clients.add(c);
     this.metrics.wsClients.set(this.#clients.size);
-    ws.on('message', (data, isBinary) => this.#onMessage(c, data as Buffer, isBinary));
+    ws.on('message', (data, isBinary) => this.#receive(c, data as Buffer, isBinary));
     ws.on('close', () => this.#detach(c));
     ws.on('error', () => this.#detach(c));
     this.#send(c, { type: 'hello', flushMs: this.opts.flushMs });
@@ -95,6 +102,7 @@ export class LiveHub {
   }
 
   #detach(c: Client): void {
+    c.inbox.length = 0;
     if (!this.#clients.delete(c)) return;
     for (const a of c.assets) this.#byAsset.get(a)?.delete(c);
     c.pending.clear();
@@ -110,8 +118,42 @@ export class LiveHub {
     }
   }
 
-  #onMessage(c: Client, data: Buffer, isBinary: boolean): void {
+  /**
+   * A page subscribing to a city sends thousands of subscribe messages at once, and each snapshot costs the hub time:
+   * messages wait in the client's inbox and are handled in order, in slices of a few milliseconds with the event loop
+   * turning in between, so ingest and the other clients never stall behind one client's burst.
+   */
+  #receive(c: Client, data: Buffer, isBinary: boolean): void {
     if (isBinary || data.length > MAX_MESSAGE_BYTES) return this.#error(c, 'BAD_REQUEST', 'send JSON text frames under 256 KiB');
+    if (c.inbox.length >= MAX_INBOX) {
+      this.metrics.wsDropped.inc({ reason: 'flood' });
+      c.inbox.length = 0;
+      c.ws.close(1008, 'too many messages');
+      return;
+    }
+    c.inbox.push(data);
+    if (!c.working) {
+      c.working = true;
+      setImmediate(() => this.#work(c));
+    }
+  }
+
+  #work(c: Client): void {
+    const until = performance.now() + SLICE_MS;
+    let done = 0;
+    while (done < c.inbox.length && this.#clients.has(c)) {
+      this.#onMessage(c, c.inbox[done++]!);
+      if (performance.now() >= until) break;
+    }
+    c.inbox.splice(0, done);
+    if (c.inbox.length > 0 && this.#clients.has(c)) setImmediate(() => this.#work(c));
+    else {
+      c.inbox.length = 0;
+      c.working = false;
+    }
+  }
+
+  #onMessage(c: Client, data: Buffer): void {
     let msg: unknown;
     try {
       msg = JSON.parse(data.toString('utf8'));

@@ -183,6 +183,30 @@ describe('live WebSocket feed', () => {
     ws.terminate();
   });
 
+  it('answers a burst of subscriptions one snapshot each, in order, with a ping after them answered last', async () => {
+    const ids = t.hub.services.assets.ofKind('apartment').map((a) => a.id);
+    expect(ids.length).toBeGreaterThan(1000);
+    await post([
+      { asset: ids[5]!, ts: Date.now(), fields: { room_temp_c: 20.5 } },
+      { asset: ids[700]!, ts: Date.now(), fields: { room_temp_c: 19.5 } },
+    ]);
+    const ws = await app().injectWS('/api/live', { headers: { cookie: t.cookies.operator } });
+    const got: Record<string, unknown>[] = [];
+    ws.on('message', (d: Buffer) => got.push(JSON.parse(d.toString()) as Record<string, unknown>));
+    const pong = nextMessage(ws, (m) => m['type'] === 'pong');
+    for (const id of ids) ws.send(JSON.stringify({ type: 'subscribe', assets: [id] }));
+    ws.send(JSON.stringify({ type: 'ping' }));
+    await pong;
+    const answers = got.filter((m) => m['type'] === 'snapshot' || m['type'] === 'pong');
+    expect(answers).toHaveLength(ids.length + 1);
+    expect(answers[answers.length - 1]!['type']).toBe('pong');
+    // Each snapshot answers its own subscription: an asset with values appears in its own snapshot.
+    const withValues = answers.slice(0, -1).map((m, i) => [i, Object.keys(m['assets'] as object)] as const).filter(([, keys]) => keys.length > 0);
+    expect(withValues.map(([i]) => i)).toEqual(expect.arrayContaining([5, 700]));
+    for (const [i, keys] of withValues) expect(keys).toEqual([ids[i]]);
+    ws.terminate();
+  });
+
   it('answers invalid messages with an error and keeps the socket', async () => {
     const ws = await app().injectWS('/api/live', { headers: { cookie: t.cookies.operator } });
     const err = nextMessage(ws, (m) => m['type'] === 'error');

@@ -12,6 +12,7 @@
  * same buckets, which is why rollup rows are partial aggregates that queries combine.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { slicer } from '../../core/slicer.ts';
 import { BUCKET_MS, type RetentionPolicy } from '../telemetry-store.ts';
 import {
   BAD_CODE,
@@ -86,8 +87,12 @@ export async function seal(conn: DuckDBConnection, registry: SeriesRegistry, wat
 async function writeLatestSnapshot(conn: DuckDBConnection, registry: SeriesRegistry): Promise<void> {
   await conn.run('DELETE FROM latest');
   const app = await conn.createAppender('latest');
+  // Hundreds of thousands of series in a city: in slices, so the event loop keeps turning (the write queue holds every
+  // other use of this connection and of the registry until the seal is done).
+  const pause = slicer();
   try {
     for (const e of registry.withLatest()) {
+      await pause();
       app.appendInteger(e.id);
       app.appendBigInt(BigInt(e.latestTs));
       const v = e.latestValue;
