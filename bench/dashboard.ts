@@ -9,7 +9,8 @@
  *
  * Figures:
  * - first load: navigation start (the display link) to the wall showing live values (its `wall-ready` mark), and to
- *   every apartment's value being in;
+ *   every apartment's value being in; the wall is opened LOADS times, each in a fresh browser context (empty cache,
+ *   new session), and the figures are medians (the longest is reported too); the last opening stays for the run;
  * - latency, value change at a simulator → browser DOM: every few seconds the weather station's outdoor sensor is
  *   pinned to a new value (a sensor_stuck fault through the simulators' control API); the moment the simulator
  *   publishes it is taken from a subscriber on the broker, the moment the wall's outdoor-temperature figure shows it
@@ -17,8 +18,8 @@
  *   (source → pipeline → live socket → page); Modbus values add the poll interval before it;
  * - frames at steady state (from `warm-up` after the wall is ready to the end): requestAnimationFrame intervals, and
  *   long tasks (main thread busy > 50 ms) from a PerformanceObserver;
- * - memory: the page's JS heap (CDP Performance.getMetrics) every 5 s; per minute its lowest value (after the
- *   collector ran), first minute against last.
+ * - memory: the page's JS heap (CDP Performance.getMetrics) right after a full collection (CDP HeapProfiler), once a
+ *   minute, first minute against last; frames and long tasks overlapping those forced collections are left out.
  * Baseline, same run: a bare WebSocket client of the hub subscribed to the weather station (no browser): publish →
  * message on the socket.
  *
@@ -56,6 +57,8 @@ const POLL_MS = Number(env['BENCH_DASHBOARD_POLL_MS'] ?? 10_000);
 const PUBLISH_S = 60;
 const WEATHER_S = 2;
 const PROBE_MS = 4000;
+/** Openings of the wall, each in a fresh browser context; first-load figures are their medians. */
+const LOADS = Number(env['BENCH_DASHBOARD_LOADS'] ?? 5);
 const SETTLE_H = 6;
 /** BENCH_DASHBOARD_PROFILE=1: a 20 s CPU profile of the page at steady state, its top functions printed. */
 const PROFILE = env['BENCH_DASHBOARD_PROFILE'] === '1';
@@ -122,7 +125,7 @@ const PAGE_PROBES = `
   window.__bench = { frames: [], longTasks: [], dom: [] };
   (() => {
     let last = performance.now();
-    const tick = (t) => { window.__bench.frames.push(t - last); last = t; requestAnimationFrame(tick); };
+    const tick = (t) => { window.__bench.frames.push([performance.timeOrigin + t, t - last]); last = t; requestAnimationFrame(tick); };
     requestAnimationFrame(tick);
     try {
       new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__bench.longTasks.push([performance.timeOrigin + e.startTime, e.duration]); })
@@ -142,7 +145,7 @@ const WATCH_OUTDOOR = `
 `;
 
 interface Drained {
-  frames: number[];
+  frames: [number, number][];
   longTasks: [number, number][];
   dom: [number, string][];
 }
@@ -242,30 +245,54 @@ async function main(): Promise<void> {
   // The wall, as a kiosk opens it.
   const { token } = await t.hub.services.auth.createToken({ name: 'bench wall', roles: ['display'] }, 'system');
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-  const ctx = await browser.newContext({ viewport: { width: 1920, height: 1080 }, locale: 'en-US' });
-  await ctx.addInitScript(PAGE_PROBES);
-  const page = await ctx.newPage();
+  type Timing = { ready: number; connect: number; live: number; assets: number; substations: number; alarms: number; tickets: number; dcl: number; doc: number; main: number };
   const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('requestfailed', (r) => errors.push(`${r.url().slice(0, 120)}: ${r.failure()?.errorText ?? ''}`));
-  const cdp = await ctx.newCDPSession(page);
-  await cdp.send('Performance.enable');
-  log('opening the wall');
-  await page.goto(`${base}/api/auth/display?token=${encodeURIComponent(token)}`);
-  page.on('console', (m) => {
-    if (m.type() === 'error' || m.type() === 'warning') errors.push(m.text());
-  });
-  try {
-    await page.locator('.wall[data-ready="1"]').waitFor({ timeout: 120_000 });
-  } catch (err) {
-    await page.screenshot({ path: path.join(here, '..', 'test-output', 'bench-dashboard-not-ready.png') }).catch(() => undefined);
-    throw new Error(`the wall did not get ready: ${errors.slice(0, 5).join(' | ')}`, { cause: err });
+  /**
+   * One opening of the wall in a fresh browser context (empty cache, new session), timed by the page's own marks;
+   * the first few are closed again, the last one stays for the run.
+   */
+  const openWall = async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1920, height: 1080 }, locale: 'en-US' });
+    await ctx.addInitScript(PAGE_PROBES);
+    const page = await ctx.newPage();
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('requestfailed', (r) => errors.push(`${r.url().slice(0, 120)}: ${r.failure()?.errorText ?? ''}`));
+    const cdp = await ctx.newCDPSession(page);
+    await cdp.send('Performance.enable');
+    await page.goto(`${base}/api/auth/display?token=${encodeURIComponent(token)}`);
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') errors.push(m.text());
+    });
+    try {
+      await page.locator('.wall[data-ready="1"]').waitFor({ timeout: 120_000 });
+    } catch (err) {
+      await page.screenshot({ path: path.join(here, '..', 'test-output', 'bench-dashboard-not-ready.png') }).catch(() => undefined);
+      throw new Error(`the wall did not get ready: ${errors.slice(0, 5).join(' | ')}`, { cause: err });
+    }
+    const timing = (await page.evaluate(`(() => {
+      const nav = performance.getEntriesByType('navigation')[0];
+      const mark = (n) => { const m = performance.getEntriesByName(n)[0]; return m ? m.startTime : NaN; };
+      const main = performance.getEntriesByType('resource').filter((r) => r.name.includes('/assets/index-') && r.name.endsWith('.js'))[0];
+      return { ready: mark('wall-ready'), connect: mark('live-connect'), live: mark('live-open'), assets: mark('wall-assets'), substations: mark('wall-substations'), alarms: mark('wall-alarms'), tickets: mark('wall-tickets'), dcl: nav ? nav.domContentLoadedEventEnd : NaN, doc: nav ? nav.responseEnd : NaN, main: main ? main.responseEnd : NaN };
+    })()`)) as Timing;
+    return { ctx, page, cdp, timing };
+  };
+  const loads: Timing[] = [];
+  let wall = null as Awaited<ReturnType<typeof openWall>> | null;
+  for (let k = 0; k < LOADS; k++) {
+    log(`opening the wall (${k + 1} of ${LOADS})`);
+    if (wall) await wall.ctx.close();
+    const hubLoop = monitorEventLoopDelay({ resolution: 10 });
+    hubLoop.enable();
+    wall = await openWall();
+    hubLoop.disable();
+    loads.push(wall.timing);
+    const w = wall.timing;
+    log(`  ready after ${w.ready.toFixed(0)} ms (document ${w.doc.toFixed(0)}, main script ${w.main.toFixed(0)}, DOMContentLoaded ${w.dcl.toFixed(0)}, socket asked ${w.connect.toFixed(0)}, open ${w.live.toFixed(0)}; hub event loop delay max ${(hubLoop.max / 1e6).toFixed(0)} ms)`);
   }
-  const timing = (await page.evaluate(`(() => {
-    const nav = performance.getEntriesByType('navigation')[0];
-    const mark = (n) => { const m = performance.getEntriesByName(n)[0]; return m ? m.startTime : NaN; };
-    return { ready: mark('wall-ready'), live: mark('live-open'), assets: mark('wall-assets'), substations: mark('wall-substations'), alarms: mark('wall-alarms'), tickets: mark('wall-tickets'), dcl: nav ? nav.domContentLoadedEventEnd : NaN };
-  })()`)) as { ready: number; live: number; assets: number; substations: number; alarms: number; tickets: number; dcl: number };
+  const { page, cdp } = wall!;
+  /** Each figure of first load: the median over the openings. */
+  const timing = Object.fromEntries(Object.keys(loads[0]!).map((k) => [k, median(loads.map((l) => l[k as keyof Timing]))])) as Timing;
   const readyAt = Date.now();
   // Every apartment's value in: the snapshots of the apartment subscriptions have all arrived.
   let fullLoadMs = NaN;
@@ -283,15 +310,19 @@ async function main(): Promise<void> {
   await page.evaluate(WATCH_OUTDOOR);
 
   // The run: probes every few seconds, page figures drained every 5 s.
-  const frames: number[] = [];
-  const longTasks: [number, number][] = [];
+  const frameLog: [number, number][] = [];
+  const longTaskLog: [number, number][] = [];
   const dom: [number, string][] = [];
+  /** The page's JS heap right after a full collection, once a minute (what it keeps, not what it has not freed yet). */
   const heap: [number, number][] = [];
+  /** Windows of those collections: frames and long tasks inside them are the measurement's, not the page's. */
+  const gcWindows: [number, number][] = [];
   const nodes: number[] = [];
   const probes: { at: number; value: number }[] = [];
   // Steady state: the warm-up after the wall was ready, and at least 30 s after the last apartment's value came in.
   const steadyFrom = Math.max(readyAt + WARMUP_S * 1000, fullLoadAt + 30_000);
   const endAt = readyAt + MINUTES * 60_000;
+  let nextGc = steadyFrom;
   const loop = monitorEventLoopDelay({ resolution: 10 });
   let hubCpu0: NodeJS.CpuUsage | null = null;
   let pageTask0: { at: number; task: number } | null = null;
@@ -317,14 +348,21 @@ async function main(): Promise<void> {
       const d = (await page.evaluate('(() => { const b = window.__bench; const out = { frames: b.frames, longTasks: b.longTasks, dom: b.dom }; b.frames = []; b.longTasks = []; b.dom = []; return out; })()')) as Drained;
       const now = Date.now();
       if (now >= steadyFrom) {
-        frames.push(...d.frames);
-        longTasks.push(...d.longTasks.filter(([at]) => at >= steadyFrom));
+        frameLog.push(...d.frames.filter(([at]) => at >= steadyFrom));
+        longTaskLog.push(...d.longTasks.filter(([at]) => at >= steadyFrom));
       }
       dom.push(...d.dom);
-      const m = (await cdp.send('Performance.getMetrics')).metrics;
+      let m = (await cdp.send('Performance.getMetrics')).metrics;
       const get = (name: string) => m.find((x) => x.name === name)?.value ?? NaN;
+      if (now >= nextGc) {
+        nextGc += 60_000;
+        const g0 = Date.now();
+        await cdp.send('HeapProfiler.collectGarbage');
+        gcWindows.push([g0 - 50, Date.now() + 250]);
+        m = (await cdp.send('Performance.getMetrics')).metrics;
+        heap.push([Date.now(), get('JSHeapUsedSize')]);
+      }
       if (now >= steadyFrom) {
-        heap.push([now, get('JSHeapUsedSize')]);
         nodes.push(get('Nodes'));
         if (!pageTask0) {
           pageTask0 = { at: now, task: get('TaskDuration') };
@@ -349,14 +387,19 @@ async function main(): Promise<void> {
   for (const p of probes) {
     const pub = published.find(([at, v]) => at >= p.at && Math.abs(v - p.value) < 1e-6);
     if (!pub) continue;
-    const shown = dom.find(([at, text]) => at >= pub[0] - 5 && Math.abs(parseShown(text) - p.value) < 0.05);
-    const got = bare.find(([at, v]) => at >= pub[0] - 5 && Math.abs(v - p.value) < 1e-6);
+    // Within 10 s of the publication (values repeat after a few minutes; a later match would be another probe's).
+    const shown = dom.find(([at, text]) => at >= pub[0] - 5 && at <= pub[0] + 10_000 && Math.abs(parseShown(text) - p.value) < 0.05);
+    const got = bare.find(([at, v]) => at >= pub[0] - 5 && at <= pub[0] + 10_000 && Math.abs(v - p.value) < 1e-6);
     if (shown) lat.push(shown[0] - pub[0]);
     else if (p.at < endAt - 3 * PROBE_MS) missed++;
     if (got) base0.push(got[0] - pub[0]);
   }
 
-  // Frames and memory at steady state.
+  // Frames and memory at steady state, leaving out what overlaps the forced collections.
+  const inGc = (at: number, dur: number) => gcWindows.some(([a, b]) => at <= b && at + dur >= a);
+  const frames = frameLog.filter(([at, d]) => !inGc(at - d, d)).map(([, d]) => d);
+  const longTasks = longTaskLog.filter(([at, d]) => !inGc(at, d));
+  const gcExcluded = frameLog.length - frames.length + (longTaskLog.length - longTasks.length);
   const steadyS = (Date.now() - steadyFrom) / 1000;
   loop.disable();
   const hubCpu = hubCpu0 ? process.cpuUsage(hubCpu0) : null;
@@ -364,12 +407,7 @@ async function main(): Promise<void> {
   const pageBusyPct = pageTask0 && pageTask1 && pageTask1.at > pageTask0.at ? ((pageTask1.task - pageTask0.task) * 1000 * 100) / (pageTask1.at - pageTask0.at) : NaN;
   const longest = frames.length ? Math.max(...frames) : NaN;
   const longOver100 = longTasks.filter(([, d]) => d > 100);
-  const perMinute = new Map<number, number>();
-  for (const [at, v] of heap) {
-    const m = Math.floor((at - steadyFrom) / 60_000);
-    perMinute.set(m, Math.min(perMinute.get(m) ?? Infinity, v));
-  }
-  const floors = [...perMinute.entries()].sort((a, b) => a[0] - b[0]).map(([, v]) => v / 2 ** 20);
+  const floors = heap.map(([, v]) => v / 2 ** 20);
   const heapFirst = floors[0] ?? NaN;
   const heapLast = floors[floors.length - 1] ?? NaN;
   const growthPct = ((heapLast - heapFirst) / heapFirst) * 100;
@@ -385,8 +423,13 @@ async function main(): Promise<void> {
     modbus_poll_ms: POLL_MS,
     thermostat_interval_s: PUBLISH_S,
     first_load_ms: Math.round(timing.ready),
+    first_load_max_ms: Math.round(Math.max(...loads.map((l) => l.ready))),
+    first_load_each_ms: loads.map((l) => Math.round(l.ready)).join(' '),
+    first_load_document_ms: Math.round(timing.doc),
+    first_load_main_script_ms: Math.round(timing.main),
     first_load_dom_content_loaded_ms: Math.round(timing.dcl),
     first_load_assets_ms: Math.round(timing.assets),
+    first_load_socket_connect_ms: Math.round(timing.connect),
     first_load_socket_open_ms: Math.round(timing.live),
     first_load_substations_ms: Math.round(timing.substations),
     first_load_alarms_ms: Math.round(timing.alarms),
@@ -407,6 +450,8 @@ async function main(): Promise<void> {
     heap_first_min_mib: Math.round(heapFirst * 10) / 10,
     heap_last_min_mib: Math.round(heapLast * 10) / 10,
     heap_growth_pct: Math.round(growthPct * 10) / 10,
+    heap_after_gc_per_minute_mib: floors.map((f) => f.toFixed(1)).join(' '),
+    samples_left_out_for_forced_gc: gcExcluded,
     page_main_thread_busy_pct: Math.round(pageBusyPct * 10) / 10,
     hub_process_cpu_pct: Math.round(hubCpuPct),
     hub_loop_delay_p99_ms: Math.round(loop.percentile(99) / 1e6),
@@ -426,8 +471,8 @@ async function main(): Promise<void> {
   const targets = {
     latency_p95_ms: '< 1000 (value change at a simulator → wall DOM)',
     frame_max_ms: '≤ 100 at steady state (and no long task over 100 ms)',
-    heap_growth_pct: 'flat: < 10 % from the first to the last minute (lowest heap of each minute)',
-    first_load_ms: '< 2000 (display link → wall showing live values)',
+    heap_growth_pct: 'flat: < 10 % from the first to the last minute (JS heap after a full collection)',
+    first_load_ms: '< 2000 (display link → wall showing live values; median of the cold openings)',
   };
   const met = (figures['latency_p95_ms'] as number) < 1000 && longest <= 100 && longOver100.length === 0 && growthPct < 10 && timing.ready < 2000;
   const notes = [

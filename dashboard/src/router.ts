@@ -6,6 +6,7 @@
 import { createRouter, createWebHistory, type RouteLocationNormalized } from 'vue-router';
 import type { Role } from './api/types.ts';
 import { onUnauthenticated } from './api/http.ts';
+import { prestartLiveWorker } from './composables/live-transport.ts';
 import { clearSession, hasRole, homeFor, loadSession } from './composables/session.ts';
 import type { MessageKey } from './i18n/index.ts';
 
@@ -36,6 +37,13 @@ export const router = createRouter({
     { path: '/:rest(.*)*', redirect: '/' },
   ],
 });
+
+// The first page's code loads while "who am I" is asked, not after (the wall's charts are most of the bundle), and the
+// wall's live worker starts meanwhile too.
+const firstRoute = router.resolve(window.location.pathname);
+const first = firstRoute.matched[0]?.components?.['default'];
+if (typeof first === 'function') void (first as () => Promise<unknown>)().catch(() => undefined);
+if (firstRoute.name === 'wall') prestartLiveWorker();
 
 router.beforeEach(async (to: RouteLocationNormalized) => {
   if (to.meta.public) return true;

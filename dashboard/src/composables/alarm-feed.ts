@@ -32,7 +32,11 @@ export function useAlarmFeed(live: Live, opts: AlarmFeedOptions = {}) {
   const loaded = shallowRef(false);
   const error = shallowRef<string | null>(null);
 
+  /** Events that arrived while a load was in flight: applied again on top of what the load returns. */
+  let during: unknown[] | null = null;
+
   async function load(): Promise<void> {
+    during = [];
     try {
       const map = new Map<string, Alarm>();
       let next: string | null = null;
@@ -42,29 +46,41 @@ export function useAlarmFeed(live: Live, opts: AlarmFeedOptions = {}) {
         next = r.next;
         if (!next) break;
       }
+      const missed = during;
+      during = null;
       byId.value = map;
+      for (const e of missed) apply(e, false);
       loaded.value = true;
       error.value = null;
     } catch (err) {
+      during = null;
       error.value = (err as Error).message;
     }
   }
 
   function onEvent(data: unknown): void {
+    during?.push(data);
+    apply(data, true);
+  }
+
+  function apply(data: unknown, live: boolean): void {
     const e = data as AlarmLiveEvent;
     if (!e.alarm) {
-      opts.onNotice?.(e);
+      if (live) opts.onNotice?.(e);
       return;
     }
     const a = e.alarm;
     if (opts.inScope && !opts.inScope(a.asset)) return;
     const map = byId.value;
-    const had = map.has(a.id);
+    const cur = map.get(a.id);
+    // Never go back to an older state of the alarm (an event replayed after a load that already had a newer one).
+    if (cur && cur.updatedAt > a.updatedAt) return;
+    const had = cur !== undefined;
     const keep = isOpen(a) && (opts.hidden || e.annunciated !== false);
     if (keep) map.set(a.id, a);
     else map.delete(a.id);
     if (keep || had) triggerRef(byId);
-    if (keep && !had && e.type === 'alarm.activated') opts.onRaised?.(a);
+    if (live && keep && !had && e.type === 'alarm.activated') opts.onRaised?.(a);
   }
 
   live.addTopics(['alarms']);

@@ -13,10 +13,13 @@
  *   page stays responsive while they arrive.
  *
  * Values are handed to listeners as they arrive (plain objects, never made reactive); listeners keep what they need
- * in their own bounded structures and bump a shallowRef version.
+ * in their own bounded structures and bump a shallowRef version. With `worker`, the socket lives in a worker that
+ * parses messages and drops undeclared fields off the main thread (live-transport.ts).
  */
 import { getCurrentScope, inject, onScopeDispose, provide, shallowRef, type InjectionKey, type ShallowRef } from 'vue';
 import type { AssetValues } from '../api/types.ts';
+import type { LiveMessage } from './live-protocol.ts';
+import { directTransport, workerTransport, type Connection, type FieldFilter, type Transport } from './live-transport.ts';
 
 export type LiveStatus = 'connecting' | 'open' | 'closed';
 export type ValuesListener = (assets: AssetValues, kind: 'snapshot' | 'update') => void;
@@ -59,6 +62,12 @@ export interface LiveOptions {
   maxBackoffMs?: number;
   /** Asset ids per subscribe message. */
   chunk?: number;
+  /**
+   * Run the socket in a worker that parses every message off the main thread and keeps only these fields (the wall:
+   * a city's updates are megabytes a second, the page uses a few fields of them). Without it the socket is on the
+   * main thread and every field comes through.
+   */
+  worker?: FieldFilter;
 }
 
 const KEY: InjectionKey<Live> = Symbol('warmgrid.live');
@@ -85,7 +94,14 @@ export function createLive(opts: LiveOptions = {}): Live {
   const eventListeners = new Map<string, Set<EventListener>>();
   const reconnectListeners = new Set<() => void>();
 
-  let ws: WebSocket | null = null;
+  let worker: ReturnType<typeof workerTransport> | null = null;
+  let transport: Transport;
+  if (opts.worker && typeof Worker !== 'undefined') {
+    worker = workerTransport(opts.worker);
+    transport = worker.transport;
+  } else transport = directTransport();
+
+  let ws: Connection | null = null;
   let closed = false;
   let connectedOnce = false;
   let backoff = minBackoff;
@@ -99,7 +115,7 @@ export function createLive(opts: LiveOptions = {}): Live {
     if (draining) return;
     draining = true;
     const step = (): void => {
-      if (!ws || ws.readyState !== WebSocket.OPEN) {
+      if (!ws || !ws.isOpen()) {
         draining = false;
         return;
       }
@@ -126,17 +142,10 @@ export function createLive(opts: LiveOptions = {}): Live {
     for (const u of unders.values()) send({ type: 'subscribe', under: u.under, ...(u.kind ? { kind: u.kind } : {}) });
   }
 
-  function onMessage(ev: MessageEvent): void {
-    const text = typeof ev.data === 'string' ? ev.data : '';
+  function onMessage(msg: LiveMessage, bytes: number): void {
     stats.messages++;
-    stats.bytes += text.length;
+    stats.bytes += bytes;
     stats.lastMessageAt = Date.now();
-    let msg: { type?: string; assets?: AssetValues; topic?: string; data?: unknown; code?: string; message?: string };
-    try {
-      msg = JSON.parse(text) as typeof msg;
-    } catch {
-      return;
-    }
     switch (msg.type) {
       case 'hello':
         backoff = minBackoff;
@@ -165,44 +174,44 @@ export function createLive(opts: LiveOptions = {}): Live {
   function connect(): void {
     if (closed) return;
     status.value = 'connecting';
-    let sock: WebSocket;
+    if (!connectedOnce) performance.mark('live-connect');
+    let sock: Connection;
+    const handlers = {
+      open: (): void => {
+        status.value = 'open';
+        if (!connectedOnce) performance.mark('live-open');
+        stats.lastMessageAt = Date.now();
+        const again = connectedOnce;
+        connectedOnce = true;
+        resubscribe();
+        clearInterval(pingTimer);
+        pingTimer = setInterval(() => {
+          if (!sock.isOpen()) return;
+          if (Date.now() - stats.lastMessageAt > silentMs) {
+            sock.close(4000, 'heartbeat lost');
+            return;
+          }
+          sock.send('{"type":"ping"}');
+        }, pingMs);
+        if (again) {
+          stats.reconnects++;
+          for (const fn of reconnectListeners) fn();
+        }
+      },
+      message: onMessage,
+      close: (): void => {
+        if (ws === sock) ws = null;
+        clearInterval(pingTimer);
+        if (!closed) scheduleReconnect();
+      },
+    };
     try {
-      sock = new WebSocket(url);
+      sock = transport(url, handlers);
     } catch {
       scheduleReconnect();
       return;
     }
     ws = sock;
-    sock.onopen = () => {
-      status.value = 'open';
-      if (!connectedOnce) performance.mark('live-open');
-      stats.lastMessageAt = Date.now();
-      const again = connectedOnce;
-      connectedOnce = true;
-      resubscribe();
-      clearInterval(pingTimer);
-      pingTimer = setInterval(() => {
-        if (sock.readyState !== WebSocket.OPEN) return;
-        if (Date.now() - stats.lastMessageAt > silentMs) {
-          sock.close(4000, 'heartbeat lost');
-          return;
-        }
-        sock.send('{"type":"ping"}');
-      }, pingMs);
-      if (again) {
-        stats.reconnects++;
-        for (const fn of reconnectListeners) fn();
-      }
-    };
-    sock.onmessage = onMessage;
-    sock.onclose = () => {
-      if (ws === sock) ws = null;
-      clearInterval(pingTimer);
-      if (!closed) scheduleReconnect();
-    };
-    sock.onerror = () => {
-      // onclose follows and schedules the retry.
-    };
   }
 
   function scheduleReconnect(): void {
@@ -219,28 +228,28 @@ export function createLive(opts: LiveOptions = {}): Live {
     subscribeAssets(ids) {
       const fresh = ids.filter((id) => !assets.has(id));
       for (const id of fresh) assets.add(id);
-      if (fresh.length > 0 && ws?.readyState === WebSocket.OPEN) sendAssets(fresh);
+      if (fresh.length > 0 && ws?.isOpen()) sendAssets(fresh);
       return Math.ceil(fresh.length / chunk);
     },
     subscribeUnder(under, kind) {
       const key = `${under}|${kind ?? ''}`;
       if (unders.has(key)) return;
       unders.set(key, kind ? { under, kind } : { under });
-      if (ws?.readyState === WebSocket.OPEN) send({ type: 'subscribe', under, ...(kind ? { kind } : {}) });
+      if (ws?.isOpen()) send({ type: 'subscribe', under, ...(kind ? { kind } : {}) });
     },
     unsubscribeAssets(ids) {
       const gone = ids.filter((id) => assets.delete(id));
-      if (gone.length > 0 && ws?.readyState === WebSocket.OPEN) send({ type: 'unsubscribe', assets: gone });
+      if (gone.length > 0 && ws?.isOpen()) send({ type: 'unsubscribe', assets: gone });
     },
     unsubscribeAll() {
       assets.clear();
       unders.clear();
-      if (ws?.readyState === WebSocket.OPEN) send({ type: 'unsubscribe', all: true });
+      if (ws?.isOpen()) send({ type: 'unsubscribe', all: true });
     },
     addTopics(list) {
       const before = topics.size;
       for (const t of list) topics.add(t);
-      if (topics.size !== before && ws?.readyState === WebSocket.OPEN) send({ type: 'topics', topics: [...topics] });
+      if (topics.size !== before && ws?.isOpen()) send({ type: 'topics', topics: [...topics] });
     },
     onValues(fn) {
       valueListeners.add(fn);
@@ -264,6 +273,7 @@ export function createLive(opts: LiveOptions = {}): Live {
       status.value = 'closed';
       ws?.close(1000, 'page closed');
       ws = null;
+      worker?.terminate();
     },
   };
   connect();

@@ -31,16 +31,24 @@ export function useTicketFeed(live: Live, opts: TicketFeedOptions = {}) {
   const fresh = shallowRef(new Set<number>());
   let seq = 0;
 
+  /** Events that arrived while a load was in flight: applied again on top of what the load returns. */
+  let during: unknown[] | null = null;
+
   async function load(): Promise<void> {
     const my = ++seq;
+    during = [];
     try {
       const q = opts.query?.() ?? { state: 'open' };
       const r = await api<{ tickets: Ticket[]; next: number | null }>(`/api/tickets${qs({ limit: 1000, under: opts.under, ...q })}`);
       if (my !== seq) return;
+      const missed = during ?? [];
+      during = null;
       byId.value = new Map(r.tickets.map((t) => [t.id, t]));
+      for (const e of missed) apply(e, false);
       loaded.value = true;
       error.value = null;
     } catch (err) {
+      if (my === seq) during = null;
       error.value = (err as Error).message;
     }
   }
@@ -48,15 +56,23 @@ export function useTicketFeed(live: Live, opts: TicketFeedOptions = {}) {
   const keep = opts.keep ?? ((t: Ticket) => isOpenTicket(t.state));
 
   function onEvent(data: unknown): void {
+    during?.push(data);
+    apply(data, true);
+  }
+
+  function apply(data: unknown, live: boolean): void {
     const e = data as TicketLiveEvent;
     const t = e?.ticket;
     if (!t) return;
     if (opts.inScope && !opts.inScope(t.asset)) return;
     const map = byId.value;
-    const had = map.has(t.id);
+    const cur = map.get(t.id);
+    // Never go back to an older state of the ticket (an event replayed after a load that already had a newer one).
+    if (cur && cur.updatedAt > t.updatedAt) return;
+    const had = cur !== undefined;
     if (keep(t)) map.set(t.id, t);
     else map.delete(t.id);
-    if (e.type === 'ticket.created' && !had) {
+    if (live && e.type === 'ticket.created' && !had) {
       fresh.value.add(t.id);
       triggerRef(fresh);
       opts.onCreated?.(t);
