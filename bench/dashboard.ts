@@ -245,7 +245,7 @@ async function main(): Promise<void> {
   // The wall, as a kiosk opens it.
   const { token } = await t.hub.services.auth.createToken({ name: 'bench wall', roles: ['display'] }, 'system');
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-  type Timing = { ready: number; connect: number; live: number; assets: number; substations: number; alarms: number; tickets: number; dcl: number; doc: number; main: number };
+  type Timing = { view: number; biggest: number; ready: number; connect: number; live: number; assets: number; substations: number; alarms: number; tickets: number; dcl: number; doc: number; main: number };
   const errors: string[] = [];
   /**
    * One opening of the wall in a fresh browser context (empty cache, new session), timed by the page's own marks;
@@ -273,7 +273,8 @@ async function main(): Promise<void> {
       const nav = performance.getEntriesByType('navigation')[0];
       const mark = (n) => { const m = performance.getEntriesByName(n)[0]; return m ? m.startTime : NaN; };
       const main = performance.getEntriesByType('resource').filter((r) => r.name.includes('/assets/index-') && r.name.endsWith('.js'))[0];
-      return { ready: mark('wall-ready'), connect: mark('live-connect'), live: mark('live-open'), assets: mark('wall-assets'), substations: mark('wall-substations'), alarms: mark('wall-alarms'), tickets: mark('wall-tickets'), dcl: nav ? nav.domContentLoadedEventEnd : NaN, doc: nav ? nav.responseEnd : NaN, main: main ? main.responseEnd : NaN };
+      const scripts = performance.getEntriesByType('resource').filter((r) => r.name.endsWith('.js')).sort((a, b) => b.encodedBodySize - a.encodedBodySize);
+      return { view: mark('wall-view'), biggest: scripts[0] ? scripts[0].responseEnd : NaN, ready: mark('wall-ready'), connect: mark('live-connect'), live: mark('live-open'), assets: mark('wall-assets'), substations: mark('wall-substations'), alarms: mark('wall-alarms'), tickets: mark('wall-tickets'), dcl: nav ? nav.domContentLoadedEventEnd : NaN, doc: nav ? nav.responseEnd : NaN, main: main ? main.responseEnd : NaN };
     })()`)) as Timing;
     return { ctx, page, cdp, timing };
   };
@@ -288,7 +289,7 @@ async function main(): Promise<void> {
     hubLoop.disable();
     loads.push(wall.timing);
     const w = wall.timing;
-    log(`  ready after ${w.ready.toFixed(0)} ms (document ${w.doc.toFixed(0)}, main script ${w.main.toFixed(0)}, DOMContentLoaded ${w.dcl.toFixed(0)}, socket asked ${w.connect.toFixed(0)}, open ${w.live.toFixed(0)}; hub event loop delay max ${(hubLoop.max / 1e6).toFixed(0)} ms)`);
+    log(`  ready after ${w.ready.toFixed(0)} ms (document ${w.doc.toFixed(0)}, main script ${w.main.toFixed(0)}, DOMContentLoaded ${w.dcl.toFixed(0)}, largest script ${w.biggest.toFixed(0)}, wall page code ran ${w.view.toFixed(0)}, socket asked ${w.connect.toFixed(0)}, open ${w.live.toFixed(0)}; hub event loop delay max ${(hubLoop.max / 1e6).toFixed(0)} ms)`);
   }
   const { page, cdp } = wall!;
   /** Each figure of first load: the median over the openings. */

@@ -147,7 +147,18 @@ export async function buildApp(s: HubServices, opts: BuildAppOptions = {}): Prom
   const staticDir = opts.staticDir ?? (existsSync(path.join(DASHBOARD_DIST, 'index.html')) ? DASHBOARD_DIST : MINIMAL_PAGE_DIR);
   await app.register(async (files) => {
     markPublic(files);
-    await files.register(fastifyStatic, { root: staticDir, prefix: '/', wildcard: false, index: ['index.html'] });
+    await files.register(fastifyStatic, {
+      root: staticDir,
+      prefix: '/',
+      wildcard: false,
+      index: ['index.html'],
+      // The build writes .gz and .br copies (dashboard/build.ts); the one the browser accepts is sent.
+      preCompressed: true,
+      // Built assets carry a content hash in their names and never change; the page that names them is asked anew.
+      setHeaders: (res, file) => {
+        res.header('cache-control', file.includes(`${path.sep}assets${path.sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache');
+      },
+    });
     // Client-side routes of the single-page dashboard (/wall, /alarms, ...) get index.html; API paths stay 404.
     files.get('/*', { schema: { hide: true } }, async (req, reply) => {
       const url = req.url.split('?')[0] ?? '';

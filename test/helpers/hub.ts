@@ -32,6 +32,8 @@ export interface TestHub {
 export interface TestHubOptions {
   /** Extra or replacement files in the config directory (hub.yaml, sources.yaml, ...). */
   files?: Record<string, string>;
+  /** Files served at / instead of the built dashboard. */
+  staticDir?: string;
   env?: NodeJS.ProcessEnv;
   /** Reuse a data directory (to test restarts); it is then left in place. */
   dataDir?: string;
@@ -57,7 +59,7 @@ export async function startTestHub(opts: TestHubOptions = {}): Promise<TestHub> 
   for (const [name, text] of Object.entries(opts.files ?? {})) writeFileSync(path.join(cfgDir, name), text);
   if (!opts.files?.['sources.yaml']) writeFileSync(path.join(cfgDir, 'sources.yaml'), 'sources: []\n');
   const config = loadConfig({ dir: cfgDir, env: opts.env ?? {}, plugins: SOURCE_PLUGINS });
-  const hub = await Hub.create({ config, log: silentLogger(), env: opts.env ?? {}, ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.wrapStore ? { store: opts.wrapStore(createTelemetryStore(config)) } : {}) });
+  const hub = await Hub.create({ config, log: silentLogger(), env: opts.env ?? {}, ...(opts.staticDir ? { staticDir: opts.staticDir } : {}), ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.wrapStore ? { store: opts.wrapStore(createTelemetryStore(config)) } : {}) });
   if (opts.startSources !== false) await hub.startSources();
 
   const cookies = {} as Record<Role, string>;
