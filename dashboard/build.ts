@@ -6,7 +6,7 @@
  *                                                     (npm start runs this first; a fresh build costs a few seconds,
  *                                                     the check a few milliseconds)
  *
- * "Changed" is decided by a hash of the sources (src/, index.html, the Vite and TypeScript configs and Vite's version)
+ * "Changed" is decided by a hash of the sources (src/, index.html, the Vite and TypeScript configs, this file and Vite's version)
  * kept next to the build in dist/.source-hash, so a checkout, a touch or a clock difference does not matter. Without
  * Vite (a production install without dev dependencies) nothing is built: the hub then serves the dist it has, or its
  * minimal page.
@@ -21,7 +21,7 @@ import type * as Vite from 'vite';
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const DIST = path.join(here, 'dist');
 const STAMP = path.join(DIST, '.source-hash');
-const INPUTS = ['src', 'index.html', 'vite.config.ts', 'tsconfig.json'];
+const INPUTS = ['src', 'index.html', 'vite.config.ts', 'tsconfig.json', 'build.ts'];
 
 function files(p: string, out: string[]): void {
   const st = statSync(p);
