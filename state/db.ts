@@ -66,12 +66,22 @@ export async function openStateDb(opts: OpenStateOptions): Promise<StateDbHandle
     file.pragma('busy_timeout = 5000');
     db = new Kysely<StateSchema>({ dialect: new SqliteDialect({ database: file }) });
   }
-  // Kysely decides whether its migration tables exist by looking through every schema; with one schema per
-  // deployment or test on a shared server, name ours, or a table in another schema would be taken for it.
+  // Kysely decides whether its migration tables exist by looking through every schema; on a server shared with other
+  // deployments, tests or Kysely applications, a table in another schema would be taken for ours. So name the schema:
+  // the one configured, else the one the connection works in (the first of its search_path, usually "public").
+  let migrationSchema: string | undefined;
+  if (dialect === 'postgres') {
+    try {
+      migrationSchema = opts.pgSchema || (await sql<{ s: string | null }>`select current_schema() as s`.execute(db)).rows[0]?.s || undefined;
+    } catch (err) {
+      await db.destroy();
+      throw new Error(`cannot reach the state database: ${(err as Error).message}`, { cause: err });
+    }
+  }
   const migrator = new Migrator({
     db,
     provider: new StaticProvider(migrations(dialect)),
-    ...(dialect === 'postgres' && opts.pgSchema ? { migrationTableSchema: opts.pgSchema } : {}),
+    ...(migrationSchema ? { migrationTableSchema: migrationSchema } : {}),
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
