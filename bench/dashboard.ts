@@ -62,6 +62,33 @@ const LOADS = Number(env['BENCH_DASHBOARD_LOADS'] ?? 5);
 const SETTLE_H = 6;
 /** BENCH_DASHBOARD_PROFILE=1: a 20 s CPU profile of the page at steady state, its top functions printed. */
 const PROFILE = env['BENCH_DASHBOARD_PROFILE'] === '1';
+/** BENCH_DASHBOARD_HEAPDIFF=1: heap snapshots of the page at the first and the last minute, growth by constructor printed. */
+const HEAPDIFF = env['BENCH_DASHBOARD_HEAPDIFF'] === '1';
+
+/** The page's heap, counted by node type and constructor name: count and self size. */
+async function heapCensus(cdp: CDPSession): Promise<Map<string, { n: number; bytes: number }>> {
+  const chunks: string[] = [];
+  const on = (e: { chunk: string }) => chunks.push(e.chunk);
+  cdp.on('HeapProfiler.addHeapSnapshotChunk', on);
+  await cdp.send('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
+  cdp.off('HeapProfiler.addHeapSnapshotChunk', on);
+  const snap = JSON.parse(chunks.join('')) as { snapshot: { meta: { node_fields: string[]; node_types: [string[]] } }; nodes: number[]; strings: string[] };
+  const f = snap.snapshot.meta.node_fields;
+  const width = f.length;
+  const [iType, iName, iSize] = [f.indexOf('type'), f.indexOf('name'), f.indexOf('self_size')];
+  const types = snap.snapshot.meta.node_types[0];
+  const out = new Map<string, { n: number; bytes: number }>();
+  for (let i = 0; i < snap.nodes.length; i += width) {
+    const type = types[snap.nodes[i + iType]!]!;
+    const name = type === 'string' || type === 'concatenated string' || type === 'sliced string' ? '' : snap.strings[snap.nodes[i + iName]!]!.slice(0, 60);
+    const key = `${type}:${name}`;
+    const e = out.get(key) ?? { n: 0, bytes: 0 };
+    e.n++;
+    e.bytes += snap.nodes[i + iSize]!;
+    out.set(key, e);
+  }
+  return out;
+}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const log = (msg: string): void => console.log(`[dashboard] ${new Date().toISOString().slice(11, 19)} ${msg}`);
@@ -324,6 +351,7 @@ async function main(): Promise<void> {
   const steadyFrom = Math.max(readyAt + WARMUP_S * 1000, fullLoadAt + 30_000);
   const endAt = readyAt + MINUTES * 60_000;
   let nextGc = steadyFrom;
+  const censuses: Map<string, { n: number; bytes: number }>[] = [];
   const loop = monitorEventLoopDelay({ resolution: 10 });
   let hubCpu0: NodeJS.CpuUsage | null = null;
   let pageTask0: { at: number; task: number } | null = null;
@@ -362,6 +390,12 @@ async function main(): Promise<void> {
         gcWindows.push([g0 - 50, Date.now() + 250]);
         m = (await cdp.send('Performance.getMetrics')).metrics;
         heap.push([Date.now(), get('JSHeapUsedSize')]);
+        if (HEAPDIFF && (heap.length === 1 || nextGc > endAt)) {
+          const census = await heapCensus(cdp);
+          censuses.push(census);
+          gcWindows.push([g0 - 50, Date.now() + 250]);
+          log(`heap census ${censuses.length}: ${census.size} kinds`);
+        }
       }
       if (now >= steadyFrom) {
         nodes.push(get('Nodes'));
@@ -484,6 +518,12 @@ async function main(): Promise<void> {
   ];
   report({ name: 'dashboard', figures, baseline, targets, met, notes });
 
+  if (censuses.length >= 2) {
+    const [a, b] = [censuses[0]!, censuses[censuses.length - 1]!];
+    const rows = [...b.entries()].map(([k, v]) => ({ k, dn: v.n - (a.get(k)?.n ?? 0), db: v.bytes - (a.get(k)?.bytes ?? 0), n: v.n })).sort((x, y) => y.db - x.db);
+    console.log('heap growth, first → last census (by self size):');
+    for (const r of rows.slice(0, 25)) console.log(`  ${String(r.db).padStart(9)} B  ${String(r.dn).padStart(7)} objects (${r.n} now)  ${r.k}`);
+  }
   await browser.close();
   ws.close();
   await observer.endAsync();
