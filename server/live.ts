@@ -40,8 +40,9 @@ const MAX_BAD_MESSAGES = 20;
 const MAX_TOPICS = 32;
 /** Work on one client's messages before the event loop gets a turn. */
 const SLICE_MS = 8;
-/** Messages a client may have waiting; more is a flood, and the client is closed. */
+/** Messages, and their bytes, a client may have waiting; more is a flood, and the client is closed. */
 const MAX_INBOX = 10_000;
+const MAX_INBOX_BYTES = 8 * 1024 * 1024;
 
 interface Client {
   ws: WebSocket;
@@ -52,6 +53,7 @@ interface Client {
   badMessages: number;
   /** Messages received and not yet handled, in order (handled in slices: see #work). */
   inbox: Buffer[];
+  inboxBytes: number;
   working: boolean;
 }
 
@@ -85,7 +87,7 @@ export class LiveHub {
   }
 
   attach(ws: WebSocket): void {
-    const c: Client = { ws, assets: new Set(), topics: new Set(), pending: new Map(), behindSince: 0, badMessages: 0, inbox: [], working: false };
+    const c: Client = { ws, assets: new Set(), topics: new Set(), pending: new Map(), behindSince: 0, badMessages: 0, inbox: [], inboxBytes: 0, working: false };
     this.#clients.add(c);
     this.metrics.wsClients.set(this.#clients.size);
     ws.on('message', (data, isBinary) => this.#receive(c, data as Buffer, isBinary));
@@ -103,6 +105,7 @@ export class LiveHub {
 
   #detach(c: Client): void {
     c.inbox.length = 0;
+    c.inboxBytes = 0;
     if (!this.#clients.delete(c)) return;
     for (const a of c.assets) this.#byAsset.get(a)?.delete(c);
     c.pending.clear();
@@ -124,14 +127,18 @@ export class LiveHub {
    * turning in between, so ingest and the other clients never stall behind one client's burst.
    */
   #receive(c: Client, data: Buffer, isBinary: boolean): void {
+    // Closing (a flood, too many bad messages): what still arrives is not answered.
+    if (c.ws.readyState !== c.ws.OPEN) return;
     if (isBinary || data.length > MAX_MESSAGE_BYTES) return this.#error(c, 'BAD_REQUEST', 'send JSON text frames under 256 KiB');
-    if (c.inbox.length >= MAX_INBOX) {
+    if (c.inbox.length >= MAX_INBOX || c.inboxBytes + data.length > MAX_INBOX_BYTES) {
       this.metrics.wsDropped.inc({ reason: 'flood' });
       c.inbox.length = 0;
+      c.inboxBytes = 0;
       c.ws.close(1008, 'too many messages');
       return;
     }
     c.inbox.push(data);
+    c.inboxBytes += data.length;
     if (!c.working) {
       c.working = true;
       setImmediate(() => this.#work(c));
@@ -142,13 +149,16 @@ export class LiveHub {
     const until = performance.now() + SLICE_MS;
     let done = 0;
     while (done < c.inbox.length && this.#clients.has(c)) {
-      this.#onMessage(c, c.inbox[done++]!);
+      const data = c.inbox[done++]!;
+      c.inboxBytes -= data.length;
+      this.#onMessage(c, data);
       if (performance.now() >= until) break;
     }
     c.inbox.splice(0, done);
     if (c.inbox.length > 0 && this.#clients.has(c)) setImmediate(() => this.#work(c));
     else {
       c.inbox.length = 0;
+      c.inboxBytes = 0;
       c.working = false;
     }
   }
