@@ -10,7 +10,7 @@ import { createMetrics, type Metrics } from '../core/metrics.ts';
 import { EmbeddedTelemetryStore } from '../store/embedded/embedded-store.ts';
 import { DEFAULT_RETENTION } from '../store/telemetry-store.ts';
 import { LiveBus } from './live-bus.ts';
-import { Pipeline } from './pipeline.ts';
+import { MAX_SERIES_PER_ASSET, Pipeline } from './pipeline.ts';
 import type { Reading } from './reading.ts';
 
 const network = {
@@ -150,6 +150,18 @@ describe('Pipeline', () => {
   it('counts accepted readings per source kind', async () => {
     await pipeline.ingest([r('ss01-b1-0101', { room_temp_c: 20 }), r('ss01-b1-0102', { room_temp_c: 20 }), r('ss01', { supply_temp_c: 70 }, T, 'good', 'modbus:plc'), r('wx1', { outdoor_temp_c: -3 })]);
     expect(await counter('warmgrid_readings_in_total')).toEqual({ mqtt: 3, modbus: 1 });
+  });
+
+  it('takes no more than MAX_SERIES_PER_ASSET distinct fields for one asset, and keeps storing the known ones', async () => {
+    const a = 'ss01-b1-0101';
+    const batch = (k: number): Reading => r(a, Object.fromEntries(Array.from({ length: 500 }, (_, j) => [`f_${k}_${j}`, j])), T + k);
+    let refused = 0;
+    for (let k = 0; k < MAX_SERIES_PER_ASSET / 500 + 1; k++) refused += (await pipeline.ingest([batch(k)])).reasons.oversize ?? 0;
+    expect(refused).toBe(500);
+    expect(pipeline.latest(a)?.size).toBe(MAX_SERIES_PER_ASSET);
+    const res = await pipeline.ingest([r(a, { f_0_7: 8, brand_new: 1 }, T + 100)]);
+    expect(res).toMatchObject({ accepted: 1, reasons: { oversize: 1 } });
+    expect(pipeline.latest(a)?.get('f_0_7')?.value).toBe(8);
   });
 
   it('applies the range rule to a field that starts as text and turns numeric', async () => {

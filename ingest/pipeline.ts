@@ -42,6 +42,8 @@ export type RejectReason = (typeof REJECT_REASONS)[number];
 
 export const MAX_STRING_FIELD = 256;
 export const MAX_FIELDS_PER_READING = 512;
+/** Series (distinct fields) per asset; a device inventing field names beyond it is refused, so memory stays bounded. */
+export const MAX_SERIES_PER_ASSET = 5000;
 
 export interface IngestResult {
   accepted: number;
@@ -281,10 +283,17 @@ export class Pipeline {
         const raw = fields[name];
         const s = series.get(name);
         // A name with a series was checked when the series began.
-        if (s === undefined && !FIELD_NAME_RE.test(name)) {
-          bad(i, 'invalid_field', `field name "${name.slice(0, 64)}" is not snake_case`, false);
-          out ??= copyKept(fields, names, f);
-          continue;
+        if (s === undefined) {
+          if (!FIELD_NAME_RE.test(name)) {
+            bad(i, 'invalid_field', `field name "${name.slice(0, 64)}" is not snake_case`, false);
+            out ??= copyKept(fields, names, f);
+            continue;
+          }
+          if (series.size >= MAX_SERIES_PER_ASSET) {
+            bad(i, 'oversize', `${r.asset} already has ${MAX_SERIES_PER_ASSET} fields; new field ${name} not taken`, false);
+            out ??= copyKept(fields, names, f);
+            continue;
+          }
         }
         let v: FieldValue;
         if (typeof raw === 'number') {
