@@ -13,6 +13,7 @@
 import { WarmgridError } from '../../../core/errors.ts';
 import { RateLimitedLog } from '../../../core/log.ts';
 import type { ComponentHealth } from '../../../store/telemetry-store.ts';
+import { ReadingBatcher } from '../../reading-batcher.ts';
 import type { Reading } from '../../reading.ts';
 import type { SetpointWriter, Source, SourceContext, WritablePoint, WriteResult } from '../../source.ts';
 import { resolveDevices, type ModbusSourceConfig, type ResolvedDevice } from './config.ts';
@@ -27,24 +28,18 @@ const HEALTH_DEVICE_LIST = 100;
 export class ModbusSource implements Source, SetpointWriter {
   readonly kind = 'modbus';
   readonly id: string;
-  readonly #cfg: ModbusSourceConfig;
-  readonly #ctx: SourceContext;
   readonly #limiter: Limiter;
   readonly #warn: RateLimitedLog;
   readonly #devices: DevicePoller[] = [];
   readonly #byAsset = new Map<string, DevicePoller[]>();
-  #batch: Reading[] = [];
-  #emitting: Promise<void> | null = null;
-  #flushScheduled = false;
   #started = false;
-  readonly #stats = { readings: 0, emits: 0, emitFailures: 0, dropped: 0 };
+  readonly #batcher: ReadingBatcher;
 
   constructor(cfg: ModbusSourceConfig, ctx: SourceContext) {
     this.id = cfg.id;
-    this.#cfg = cfg;
-    this.#ctx = ctx;
     this.#limiter = new Limiter(cfg.concurrency);
     this.#warn = new RateLimitedLog(ctx.log, 5, 60_000, () => ctx.clock.now());
+    this.#batcher = new ReadingBatcher({ emit: (readings) => ctx.emit(readings), maxPending: cfg.maxPendingReadings, warn: this.#warn, kind: 'modbus' });
     const templates = new Map<string, CompiledTemplate>();
     const plans = new Map<string, readonly ReadRequest[]>();
     const env = {
@@ -54,7 +49,7 @@ export class ModbusSource implements Source, SetpointWriter {
       warn: this.#warn,
       connectTimeoutMs: cfg.connectTimeoutMs,
       reconnect: cfg.reconnect,
-      deliver: (r: Reading) => this.#deliver(r),
+      deliver: (r: Reading) => this.#batcher.deliver(r),
     };
     for (const dev of resolveDevices(cfg)) {
       let tpl = templates.get(dev.template);
@@ -87,47 +82,10 @@ export class ModbusSource implements Source, SetpointWriter {
 
   async stop(): Promise<void> {
     await Promise.all(this.#devices.map((d) => d.stop()));
-    this.#flush();
-    while (this.#emitting) await this.#emitting;
+    await this.#batcher.drain();
   }
 
   // ---- readings -----------------------------------------------------------------------------------------------
-
-  #deliver(r: Reading): void {
-    this.#stats.readings++;
-    this.#batch.push(r);
-    const over = this.#batch.length - this.#cfg.maxPendingReadings;
-    if (over > 0) {
-      this.#batch.splice(0, over);
-      this.#stats.dropped += over;
-      this.#warn.warn('dropped', { dropped: this.#stats.dropped }, 'modbus readings dropped: the store is not keeping up');
-    }
-    if (!this.#flushScheduled && !this.#emitting) {
-      this.#flushScheduled = true;
-      setImmediate(() => {
-        this.#flushScheduled = false;
-        this.#flush();
-      });
-    }
-  }
-
-  #flush(): void {
-    if (this.#emitting || this.#batch.length === 0) return;
-    const batch = this.#batch;
-    this.#batch = [];
-    this.#stats.emits++;
-    this.#emitting = this.#ctx
-      .emit(batch)
-      .catch((err: unknown) => {
-        this.#stats.emitFailures++;
-        this.#stats.dropped += batch.length;
-        this.#warn.warn('emit', { err, readings: batch.length }, 'modbus readings could not be stored');
-      })
-      .finally(() => {
-        this.#emitting = null;
-        this.#flush();
-      });
-  }
 
   // ---- health -------------------------------------------------------------------------------------------------
 
@@ -141,7 +99,7 @@ export class ModbusSource implements Source, SetpointWriter {
     const down = all.filter((d) => d.commOk === false);
     const waiting = all.filter((d) => d.commOk === null);
     const sum = (k: keyof DeviceStats): number => all.reduce((a, d) => a + (d[k] as number), 0);
-    const status = all.length > 0 && down.length === all.length ? 'down' : down.length > 0 || this.#stats.emitFailures > 0 ? 'degraded' : 'up';
+    const status = all.length > 0 && down.length === all.length ? 'down' : down.length > 0 || this.#batcher.stats.emitFailures > 0 ? 'degraded' : 'up';
     const shown = all.length <= HEALTH_DEVICE_LIST ? all : all.filter((d) => d.commOk !== true).slice(0, HEALTH_DEVICE_LIST);
     return {
       status,
@@ -160,8 +118,8 @@ export class ModbusSource implements Source, SetpointWriter {
       exceptions: sum('exceptions'),
       inFlight: this.#limiter.active,
       queued: this.#limiter.waiting,
-      ...this.#stats,
-      pendingReadings: this.#batch.length,
+      ...this.#batcher.stats,
+      pendingReadings: this.#batcher.pending,
       deviceStats: shown,
     };
   }

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { WarmgridError } from '../../../core/errors.ts';
 import { RateLimitedLog } from '../../../core/log.ts';
 import type { ComponentHealth } from '../../../store/telemetry-store.ts';
-import type { Reading } from '../../reading.ts';
+import { ReadingBatcher } from '../../reading-batcher.ts';
 import type { SetpointWriter, Source, SourceContext, WritablePoint, WriteResult } from '../../source.ts';
 import { endpointKey, resolveOpcuaDevices, type OpcuaSourceConfig, type ResolvedOpcuaDevice } from './config.ts';
 import type { DevicePlan, DeviceStats, EndpointLink, EndpointPlan, EndpointStats } from './endpoint.ts';
@@ -41,18 +41,16 @@ export class OpcuaSource implements Source, SetpointWriter {
   readonly #byAsset = new Map<string, number[]>();
   #links: EndpointLink[] = [];
   #pki: Pki | null = null;
-  #batch: Reading[] = [];
-  #emitting: Promise<void> | null = null;
-  #flushScheduled = false;
   #started = false;
   #stopped = false;
-  readonly #stats = { readings: 0, emits: 0, emitFailures: 0, dropped: 0 };
+  readonly #batcher: ReadingBatcher;
 
   constructor(cfg: OpcuaSourceConfig, ctx: OpcuaSourceContext) {
     this.id = cfg.id;
     this.#cfg = cfg;
     this.#ctx = ctx;
     this.#warn = new RateLimitedLog(ctx.log, 5, 60_000, () => ctx.clock.now());
+    this.#batcher = new ReadingBatcher({ emit: (readings) => ctx.emit(readings), maxPending: cfg.maxPendingReadings, warn: this.#warn, kind: 'opcua' });
     const templates = new Map<string, CompiledOpcuaTemplate>();
     const byEndpoint = new Map<string, { url: string; cfg: ResolvedOpcuaDevice; devices: DevicePlan[]; index: number }>();
     for (const dev of resolveOpcuaDevices(cfg)) {
@@ -119,7 +117,7 @@ export class OpcuaSource implements Source, SetpointWriter {
           pki,
           app,
           source: this.#cfg,
-          deliver: (r) => this.#deliver(r),
+          deliver: (r) => this.#batcher.deliver(r),
         }),
     );
     for (const l of this.#links) l.start();
@@ -128,49 +126,12 @@ export class OpcuaSource implements Source, SetpointWriter {
   async stop(): Promise<void> {
     this.#stopped = true;
     await Promise.all(this.#links.map((l) => l.stop()));
-    this.#flush();
-    while (this.#emitting) await this.#emitting;
+    await this.#batcher.drain();
     await this.#pki?.release();
     this.#pki = null;
   }
 
   // ---- readings -----------------------------------------------------------------------------------------------
-
-  #deliver(r: Reading): void {
-    this.#stats.readings++;
-    this.#batch.push(r);
-    const over = this.#batch.length - this.#cfg.maxPendingReadings;
-    if (over > 0) {
-      this.#batch.splice(0, over);
-      this.#stats.dropped += over;
-      this.#warn.warn('dropped', { dropped: this.#stats.dropped }, 'opcua readings dropped: the store is not keeping up');
-    }
-    if (!this.#flushScheduled && !this.#emitting) {
-      this.#flushScheduled = true;
-      setImmediate(() => {
-        this.#flushScheduled = false;
-        this.#flush();
-      });
-    }
-  }
-
-  #flush(): void {
-    if (this.#emitting || this.#batch.length === 0) return;
-    const batch = this.#batch;
-    this.#batch = [];
-    this.#stats.emits++;
-    this.#emitting = this.#ctx
-      .emit(batch)
-      .catch((err: unknown) => {
-        this.#stats.emitFailures++;
-        this.#stats.dropped += batch.length;
-        this.#warn.warn('emit', { err, readings: batch.length }, 'opcua readings could not be stored');
-      })
-      .finally(() => {
-        this.#emitting = null;
-        this.#flush();
-      });
-  }
 
   // ---- health -------------------------------------------------------------------------------------------------
 
@@ -189,7 +150,7 @@ export class OpcuaSource implements Source, SetpointWriter {
     const waiting = devices.filter((d) => d.commOk === null);
     const untrusted = endpoints.filter((e) => e.untrustedCertificate);
     const sum = (k: keyof EndpointStats): number => endpoints.reduce((a, e) => a + (e[k] as number), 0);
-    const status = devices.length > 0 && down.length === devices.length ? 'down' : down.length > 0 || this.#stats.emitFailures > 0 || untrusted.length > 0 ? 'degraded' : 'up';
+    const status = devices.length > 0 && down.length === devices.length ? 'down' : down.length > 0 || this.#batcher.stats.emitFailures > 0 || untrusted.length > 0 ? 'degraded' : 'up';
     const detail = untrusted.length > 0 ? untrusted[0]!.lastError : down.length > 0 ? `${down.length} of ${devices.length} devices not answering` : undefined;
     return {
       status,
@@ -205,8 +166,8 @@ export class OpcuaSource implements Source, SetpointWriter {
       unresolved: sum('unresolved'),
       notifications: sum('notifications'),
       losses: sum('losses'),
-      ...this.#stats,
-      pendingReadings: this.#batch.length,
+      ...this.#batcher.stats,
+      pendingReadings: this.#batcher.pending,
       pkiDir: this.pkiDir,
       endpointStats: endpoints.length <= HEALTH_LIST ? endpoints : endpoints.filter((e) => e.state !== 'up').slice(0, HEALTH_LIST),
       deviceStats: devices.length <= HEALTH_LIST ? devices : devices.filter((d) => d.commOk !== true).slice(0, HEALTH_LIST),
