@@ -3,37 +3,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AssetTree } from '../config/asset-tree.ts';
-import type { NetworkFile, PipelineRule } from '../config/schema.ts';
+import type { PipelineRule } from '../config/schema.ts';
 import { ManualClock } from '../core/clock.ts';
 import { silentLogger } from '../core/log.ts';
 import { createMetrics, type Metrics } from '../core/metrics.ts';
 import { EmbeddedTelemetryStore } from '../store/embedded/embedded-store.ts';
 import { DEFAULT_RETENTION } from '../store/telemetry-store.ts';
+import { smallNetwork } from '../test/helpers/small-network.ts';
 import { LiveBus } from './live-bus.ts';
 import { MAX_SERIES_PER_ASSET, Pipeline } from './pipeline.ts';
 import type { Reading } from './reading.ts';
-
-const network = {
-  company: { id: 'co', name: 'Co' },
-  climate: { city: 'Jinan', designOutdoorC: -5.3, seasonStart: '11-15', seasonEnd: '03-15' },
-  heatSources: [
-    {
-      id: 'hs1',
-      name: 'CHP',
-      kind: 'chp',
-      networks: [
-        {
-          id: 'net1',
-          name: 'Net',
-          substations: [
-            { id: 'ss01', name: 'S1', emitter: 'radiator', buildings: [{ id: 'ss01-b1', name: 'B1', floors: 2, unitsPerFloor: 2, apartmentAreaM2: 90, insulation: 'average', suspended: [] }] },
-          ],
-        },
-      ],
-    },
-  ],
-  weatherStations: [{ id: 'wx1', name: 'Weather' }],
-} as NetworkFile;
 
 const rule = (r: Partial<PipelineRule> & Pick<PipelineRule, 'kind' | 'field'>): PipelineRule => ({ scale: 1, offset: 0, deadband: 0, heartbeatMs: 60_000, ...r });
 const RULES: PipelineRule[] = [
@@ -72,7 +51,7 @@ describe('Pipeline', () => {
     live = [];
     bus.onReading((x) => live.push(x));
     // batchSize 1: every call's readings are sealed at once, so the manual clock never has to run the flush timer.
-    pipeline = new Pipeline({ assets: new AssetTree(network), store, bus, clock, log: silentLogger(), metrics, rules: RULES, batchSize: 1 });
+    pipeline = new Pipeline({ assets: new AssetTree(smallNetwork), store, bus, clock, log: silentLogger(), metrics, rules: RULES, batchSize: 1 });
   });
   afterEach(async () => {
     await pipeline.close();

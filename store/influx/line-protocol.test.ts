@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AssetTree } from '../../config/asset-tree.ts';
-import type { NetworkFile } from '../../config/schema.ts';
 import type { Reading } from '../../ingest/reading.ts';
+import { smallNetwork } from '../../test/helpers/small-network.ts';
 import { flatPlaces, LineEncoder, treePlaces } from './line-protocol.ts';
 
 const T = Date.UTC(2026, 0, 15);
@@ -10,30 +10,8 @@ function r(asset: string, fields: Reading['fields'], quality: Reading['quality']
   return { asset, ts, fields, quality, source: 'test:x' };
 }
 
-const network = {
-  company: { id: 'co', name: 'Co' },
-  climate: { city: 'Jinan', designOutdoorC: -5.3, seasonStart: '11-15', seasonEnd: '03-15' },
-  heatSources: [
-    {
-      id: 'hs1',
-      name: 'CHP',
-      kind: 'chp',
-      networks: [
-        {
-          id: 'net1',
-          name: 'Net',
-          substations: [
-            { id: 'ss01', name: 'S1', emitter: 'radiator', buildings: [{ id: 'ss01-b1', name: 'B1', floors: 2, unitsPerFloor: 2, apartmentAreaM2: 90, insulation: 'average', suspended: [] }] },
-          ],
-        },
-      ],
-    },
-  ],
-  weatherStations: [{ id: 'wx1', name: 'Weather' }],
-} as NetworkFile;
-
 describe('LineEncoder', () => {
-  const enc = new LineEncoder(treePlaces(new AssetTree(network)));
+  const enc = new LineEncoder(treePlaces(new AssetTree(smallNetwork)));
 
   it.each([
     ['substation: kind, asset, place tags sorted, quality', r('ss01', { supply_temp_c: 71.2 }), `substation,asset=ss01,heat_source=hs1,network=net1,quality=good supply_temp_c=71.2 ${T}`],
