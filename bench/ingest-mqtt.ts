@@ -182,21 +182,7 @@ async function drive(pub: ChildProcess, prefix: string, seconds: number, consume
     }
     await new Promise((r) => setTimeout(r, 2));
   }
-  let last = consumed();
-  let idleSince = performance.now();
-  while (consumed() < issued) {
-    await new Promise((r) => setTimeout(r, 20));
-    if (consumed() !== last) {
-      last = consumed();
-      idleSince = performance.now();
-    } else if (performance.now() - idleSince > 15_000) {
-      break;
-    }
-  }
-  const cpu = process.cpuUsage(cpu0);
-  const count = consumed();
-  const secs = (lastAt() - t0) / 1000;
-  return { count, seconds: secs, rate: count / secs, lost: issued - count, cpuUsPerMsg: (cpu.user + cpu.system) / count };
+  return drained(t0, cpu0, issued, consumed, lastAt);
 }
 
 async function bare(url: string, protocolVersion: 4 | 5, pub: ChildProcess, prefix: string, seconds: number): Promise<PhaseResult> {
@@ -386,43 +372,42 @@ interface BrokerRun {
   stop(): Promise<void>;
 }
 
-interface Measured {
+/** Per round, the rate and CPU per message of the bare subscriber and of the hub. */
+interface Rounds {
   hub: number[];
   bare: number[];
   hubCpu: number[];
   bareCpu: number[];
-  hubDrain: number[];
-  bareDrain: number[];
-  hubDrainCpu: number[];
-  bareDrainCpu: number[];
+}
+
+interface Measured {
+  live: Rounds;
+  drain: Rounds;
   lost: number;
   rejected: number;
 }
 
 async function measure(b: BrokerRun): Promise<Measured> {
   const { proc: pub } = await child('ingest-mqtt-publisher.ts', { type: 'start', url: b.url, connections: 4, window: 1000, apartments });
-  const out: Measured = { hub: [], bare: [], hubCpu: [], bareCpu: [], hubDrain: [], bareDrain: [], hubDrainCpu: [], bareDrainCpu: [], lost: 0, rejected: 0 };
+  const rounds = (): Rounds => ({ hub: [], bare: [], hubCpu: [], bareCpu: [] });
+  const out: Measured = { live: rounds(), drain: rounds(), lost: 0, rejected: 0 };
+  const record = (mode: 'live' | 'drain', rep: number, bareR: PhaseResult, hubR: PhaseResult & { rejected: number }): void => {
+    const o = out[mode];
+    o.bare.push(bareR.rate);
+    o.hub.push(hubR.rate);
+    o.bareCpu.push(bareR.cpuUsPerMsg);
+    o.hubCpu.push(hubR.cpuUsPerMsg);
+    out.lost += bareR.lost + hubR.lost;
+    out.rejected += hubR.rejected;
+    console.log(`${b.name} round ${rep + 1} ${mode}: bare ${Math.round(bareR.rate).toLocaleString('en-US')} msg/s (${bareR.count}), hub ${Math.round(hubR.rate).toLocaleString('en-US')} readings/s (${hubR.count})`);
+  };
   for (let rep = 0; rep < REPS; rep++) {
     const tag = `wgbench${process.pid}-${b.name}${rep}`;
     const r1 = await bare(b.url, b.protocolVersion, pub, `${tag}b`, SECONDS);
-    const r2 = await hub(b.url, b.protocolVersion, pub, `${tag}h`, SECONDS);
-    out.bare.push(r1.rate);
-    out.hub.push(r2.rate);
-    out.bareCpu.push(r1.cpuUsPerMsg);
-    out.hubCpu.push(r2.cpuUsPerMsg);
-    out.lost += r1.lost + r2.lost;
-    out.rejected += r2.rejected;
-    console.log(`${b.name} round ${rep + 1} live: bare ${Math.round(r1.rate).toLocaleString('en-US')} msg/s (${r1.count}), hub ${Math.round(r2.rate).toLocaleString('en-US')} readings/s (${r2.count})`);
+    record('live', rep, r1, await hub(b.url, b.protocolVersion, pub, `${tag}h`, SECONDS));
     if (DRAIN > 0) {
       const d1 = await bareDrain(b.url, b.protocolVersion, pub, `${tag}db`);
-      const d2 = await hubDrain(b.url, b.protocolVersion, pub, `${tag}dh`);
-      out.bareDrain.push(d1.rate);
-      out.hubDrain.push(d2.rate);
-      out.bareDrainCpu.push(d1.cpuUsPerMsg);
-      out.hubDrainCpu.push(d2.cpuUsPerMsg);
-      out.lost += d1.lost + d2.lost;
-      out.rejected += d2.rejected;
-      console.log(`${b.name} round ${rep + 1} drain: bare ${Math.round(d1.rate).toLocaleString('en-US')} msg/s (${d1.count}), hub ${Math.round(d2.rate).toLocaleString('en-US')} readings/s (${d2.count})`);
+      record('drain', rep, d1, await hubDrain(b.url, b.protocolVersion, pub, `${tag}dh`));
     }
   }
   if (SOAK_S > 0 && b.name === brokerForSoak) {
@@ -477,19 +462,17 @@ for (const b of brokers) {
   await b.stop();
   lost += r.lost;
   rejected += r.rejected;
-  figures[`${b.name}_hub_readings_per_s`] = median(r.hub);
-  baseline[`${b.name}_bare_msgs_per_s`] = median(r.bare);
-  ratios[b.name] = median(r.hub) / median(r.bare);
-  figures[`${b.name}_ratio_vs_bare`] = ratios[b.name]!;
-  figures[`${b.name}_hub_cpu_us_per_reading`] = median(r.hubCpu);
-  baseline[`${b.name}_bare_cpu_us_per_msg`] = median(r.bareCpu);
-  if (r.hubDrain.length > 0) {
-    figures[`${b.name}_drain_hub_readings_per_s`] = median(r.hubDrain);
-    baseline[`${b.name}_drain_bare_msgs_per_s`] = median(r.bareDrain);
-    ratios[`${b.name}_drain`] = median(r.hubDrain) / median(r.bareDrain);
-    figures[`${b.name}_drain_ratio_vs_bare`] = ratios[`${b.name}_drain`]!;
-    figures[`${b.name}_drain_hub_cpu_us_per_reading`] = median(r.hubDrainCpu);
-    baseline[`${b.name}_drain_bare_cpu_us_per_msg`] = median(r.bareDrainCpu);
+  for (const mode of ['live', 'drain'] as const) {
+    const o = r[mode];
+    if (o.hub.length === 0) continue;
+    // Live figures keep their first names (earlier results use them); drain figures say so.
+    const k = mode === 'live' ? b.name : `${b.name}_drain`;
+    figures[`${k}_hub_readings_per_s`] = median(o.hub);
+    baseline[`${k}_bare_msgs_per_s`] = median(o.bare);
+    ratios[k] = median(o.hub) / median(o.bare);
+    figures[`${k}_ratio_vs_bare`] = ratios[k]!;
+    figures[`${k}_hub_cpu_us_per_reading`] = median(o.hubCpu);
+    baseline[`${k}_bare_cpu_us_per_msg`] = median(o.bareCpu);
   }
 }
 
