@@ -20,3 +20,13 @@ export type WorkerOut =
   | { type: 'open'; id: number }
   | { type: 'message'; id: number; msg: LiveMessage; bytes: number }
   | { type: 'close'; id: number };
+
+/** A text frame of the live feed, parsed; null for anything that is not JSON. */
+export function parseLive(data: unknown): { msg: LiveMessage; bytes: number } | null {
+  const text = typeof data === 'string' ? data : '';
+  try {
+    return { msg: JSON.parse(text) as LiveMessage, bytes: text.length };
+  } catch {
+    return null;
+  }
+}

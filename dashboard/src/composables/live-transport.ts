@@ -6,7 +6,7 @@
  * Contract: one connection at a time per transport; `open()` starts one and reports open, each message (parsed) and
  * close through the handlers, in that order; after close, nothing more comes from that connection.
  */
-import type { LiveMessage, WorkerIn, WorkerOut } from './live-protocol.ts';
+import { parseLive, type LiveMessage, type WorkerIn, type WorkerOut } from './live-protocol.ts';
 
 export interface ConnectionHandlers {
   open(): void;
@@ -28,14 +28,8 @@ export function directTransport(): Transport {
     let done = false;
     ws.onopen = () => h.open();
     ws.onmessage = (ev: MessageEvent) => {
-      const text = typeof ev.data === 'string' ? ev.data : '';
-      let msg: LiveMessage;
-      try {
-        msg = JSON.parse(text) as LiveMessage;
-      } catch {
-        return;
-      }
-      h.message(msg, text.length);
+      const m = parseLive(ev.data);
+      if (m) h.message(m.msg, m.bytes);
     };
     ws.onclose = () => {
       if (done) return;

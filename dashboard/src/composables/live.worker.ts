@@ -4,7 +4,7 @@
  * page decides when to reconnect.
  */
 import type { AssetValues, Wire } from '../api/types.ts';
-import type { LiveMessage, WorkerIn, WorkerOut } from './live-protocol.ts';
+import { parseLive, type WorkerIn, type WorkerOut } from './live-protocol.ts';
 
 const scope = self as unknown as { onmessage: ((ev: MessageEvent<WorkerIn>) => void) | null; postMessage(m: WorkerOut): void };
 let ws: WebSocket | null = null;
@@ -49,15 +49,10 @@ scope.onmessage = (ev) => {
     ws = sock;
     sock.onopen = () => scope.postMessage({ type: 'open', id: my });
     sock.onmessage = (e: MessageEvent) => {
-      const text = typeof e.data === 'string' ? e.data : '';
-      let msg: LiveMessage;
-      try {
-        msg = JSON.parse(text) as LiveMessage;
-      } catch {
-        return;
-      }
-      if (keep && msg.assets) msg.assets = filter(msg.assets);
-      scope.postMessage({ type: 'message', id: my, msg, bytes: text.length });
+      const m = parseLive(e.data);
+      if (!m) return;
+      if (keep && m.msg.assets) m.msg.assets = filter(m.msg.assets);
+      scope.postMessage({ type: 'message', id: my, msg: m.msg, bytes: m.bytes });
     };
     sock.onclose = () => {
       if (ws === sock) ws = null;
