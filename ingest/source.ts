@@ -54,6 +54,37 @@ export interface ValidateContext {
   templates: ReadonlyMap<string, Record<string, unknown>>;
 }
 
+/**
+ * The checks every polled device gets: its asset exists, it names a template, the template exists, is for this
+ * protocol and describes the asset's kind. Returns the template when the device can be checked further, else null
+ * (the problems are added).
+ */
+export function checkDeviceTemplate(
+  ctx: ValidateContext,
+  dev: { asset: string; template: string | undefined | null },
+  at: string,
+  protocol: string,
+  add: (path: string, message: string) => void,
+): Record<string, unknown> | null {
+  const asset = ctx.assets.get(dev.asset);
+  if (!asset) add(`${at}/asset`, `unknown asset "${dev.asset}"`);
+  if (!dev.template) {
+    add(`${at}/template`, 'no template: set it on the device or in defaults.template');
+    return null;
+  }
+  const tpl = ctx.templates.get(dev.template);
+  if (!tpl) {
+    add(`${at}/template`, `unknown template "${dev.template}" (known: ${[...ctx.templates.keys()].join(', ') || 'none'})`);
+    return null;
+  }
+  if (tpl['protocol'] !== protocol) {
+    add(`${at}/template`, `template "${dev.template}" is for protocol ${String(tpl['protocol'])}, not ${protocol}`);
+    return null;
+  }
+  if (asset && tpl['assetKind'] !== asset.kind) add(`${at}/asset`, `asset "${dev.asset}" is a ${asset.kind}; template "${dev.template}" describes a ${String(tpl['assetKind'])}`);
+  return tpl;
+}
+
 export interface SourcePlugin<C = Record<string, unknown>> {
   readonly kind: string;
   readonly configSchema: TSchema;

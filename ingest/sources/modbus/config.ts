@@ -4,7 +4,7 @@
  * assets and templates). Per-device settings fall back to the source's `defaults`. Reference: docs/modbus.md.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import type { ConfigProblem, ValidateContext } from '../../source.ts';
+import { checkDeviceTemplate, type ConfigProblem, type ValidateContext } from '../../source.ts';
 import { MAX_BITS_PER_READ, MAX_REGISTERS_PER_READ } from './planner.ts';
 
 const ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
@@ -157,22 +157,8 @@ export function validateModbusConfig(cfg: ModbusSourceConfig, ctx: ValidateConte
       if (prev !== undefined) add(`${at}/unitId`, `${dev.host}:${dev.port} unit ${dev.unitId} is also /devices/${prev}`);
       addresses.set(key, dev.index);
     }
-    const asset = ctx.assets.get(dev.asset);
-    if (!asset) add(`${at}/asset`, `unknown asset "${dev.asset}"`);
-    if (!dev.template) {
-      add(`${at}/template`, 'no template: set it on the device or in defaults.template');
-      continue;
-    }
-    const tpl = ctx.templates.get(dev.template);
-    if (!tpl) {
-      add(`${at}/template`, `unknown template "${dev.template}" (known: ${[...ctx.templates.keys()].join(', ') || 'none'})`);
-      continue;
-    }
-    if (tpl['protocol'] !== 'modbus') {
-      add(`${at}/template`, `template "${dev.template}" is for protocol ${String(tpl['protocol'])}, not modbus`);
-      continue;
-    }
-    if (asset && tpl['assetKind'] !== asset.kind) add(`${at}/asset`, `asset "${dev.asset}" is a ${asset.kind}; template "${dev.template}" describes a ${String(tpl['assetKind'])}`);
+    const tpl = checkDeviceTemplate(ctx, dev, at, 'modbus', add);
+    if (!tpl) continue;
     if (dev.writes.points) {
       const regs = Array.isArray(tpl['registers']) ? (tpl['registers'] as Record<string, unknown>[]) : [];
       const writable = new Set(regs.filter((r) => r['writable'] === true).map((r) => String(r['name'])));

@@ -7,7 +7,7 @@
  * Reference: docs/opcua.md.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import type { ConfigProblem, ValidateContext } from '../../source.ts';
+import { checkDeviceTemplate, type ConfigProblem, type ValidateContext } from '../../source.ts';
 import { unknownPlaceholders } from './address.ts';
 import { Deadband } from './template.ts';
 
@@ -216,22 +216,8 @@ export function validateOpcuaConfig(cfg: OpcuaSourceConfig, ctx: ValidateContext
       }
     }
     if (dev.root !== null) for (const k of unknownPlaceholders(dev.root)) add(raw.root !== undefined ? `${at}/root` : '/defaults/root', `unknown placeholder {${k}} (known: {asset}, {device})`);
-    const asset = ctx.assets.get(dev.asset);
-    if (!asset) add(`${at}/asset`, `unknown asset "${dev.asset}"`);
-    if (!dev.template) {
-      add(`${at}/template`, 'no template: set it on the device or in defaults.template');
-      continue;
-    }
-    const tpl = ctx.templates.get(dev.template);
-    if (!tpl) {
-      add(`${at}/template`, `unknown template "${dev.template}" (known: ${[...ctx.templates.keys()].join(', ') || 'none'})`);
-      continue;
-    }
-    if (tpl['protocol'] !== 'opcua') {
-      add(`${at}/template`, `template "${dev.template}" is for protocol ${String(tpl['protocol'])}, not opcua`);
-      continue;
-    }
-    if (asset && tpl['assetKind'] !== asset.kind) add(`${at}/asset`, `asset "${dev.asset}" is a ${asset.kind}; template "${dev.template}" describes a ${String(tpl['assetKind'])}`);
+    const tpl = checkDeviceTemplate(ctx, dev, at, 'opcua', add);
+    if (!tpl) continue;
     const fields = Array.isArray(tpl['fields']) ? (tpl['fields'] as Record<string, unknown>[]) : [];
     if (dev.root === null && tpl['root'] === undefined && fields.some((f) => f['path'] !== undefined)) add(`${at}/root`, `template "${dev.template}" has browse paths but no root: give the device object's browse path in root`);
     if (dev.writes.points) {
